@@ -1,0 +1,250 @@
+// Package config builds the one typed configuration the server runs with,
+// from defaults, PYTHONIDE_* environment variables (secrets also from
+// PYTHONIDE_*_FILE) and command-line flags, in that order of precedence.
+// Every setting is declared once, in options.go.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server. It is built once at start-up and
+// passed down; nothing reads the environment after that.
+type Config struct {
+	Listen      string
+	DataDir     string
+	DatabaseURL string // secret: may hold a password
+
+	AllowNetworkSQLite bool
+
+	// HTTP and sessions
+	PublicOrigins   []string // extra origins allowed for state-changing requests, e.g. https://ide.school.example
+	TrustedProxies  []string // CIDRs whose X-Forwarded-For / X-Forwarded-Proto are believed
+	CookieSecure    string   // auto | always | never
+	SessionTTL      time.Duration
+	SingleSession   bool
+	ActivityFlush   time.Duration // how often coalesced last_activity updates reach the database
+	LoginPerUser    int           // failed-or-not login attempts per username per LoginWindow
+	LoginPerAddr    int           // per client address per LoginWindow
+	LoginWindow     time.Duration
+	MaxJSONBytes    int64
+	ShutdownTimeout time.Duration
+
+	// Files
+	MaxFileBytes int64
+	QuotaBytes   int64
+
+	// Logging
+	LogLevel  string // debug | info | warn | error
+	LogFormat string // text | json
+}
+
+// Defaults returns the embedded defaults: SQLite and data under ./data,
+// loopback only, the seed's numbers for every limit.
+func Defaults() *Config {
+	return &Config{
+		Listen:          "127.0.0.1:8080",
+		DataDir:         "data",
+		CookieSecure:    "auto",
+		SessionTTL:      24 * time.Hour,
+		SingleSession:   true,
+		ActivityFlush:   30 * time.Second,
+		LoginPerUser:    10,
+		LoginPerAddr:    60,
+		LoginWindow:     5 * time.Minute,
+		MaxJSONBytes:    1 << 20,
+		ShutdownTimeout: 15 * time.Second,
+		MaxFileBytes:    10 << 20,
+		QuotaBytes:      100 << 20,
+		LogLevel:        "info",
+		LogFormat:       "text",
+	}
+}
+
+// EnvName is the environment variable that sets the flag name.
+func EnvName(flagName string) string {
+	return "PYTHONIDE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// FlagSet returns a flag set bound to c, with every option registered.
+// Callers add their own flags before calling Load.
+func FlagSet(name string, c *Config) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	for _, o := range options {
+		o.bind(fs, c)
+	}
+	return fs
+}
+
+// Load applies the environment to fs (PYTHONIDE_<FLAG>, and for secrets
+// PYTHONIDE_<FLAG>_FILE), then parses args over it and validates c. It
+// returns the positional arguments left.
+func Load(fs *flag.FlagSet, c *Config, args []string, getenv func(string) string) ([]string, error) {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := EnvName(f.Name)
+		if v := getenv(env); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", env, err))
+			}
+		}
+		if isSecret(f.Name) {
+			if path := getenv(env + "_FILE"); path != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", env, err))
+				} else if err := fs.Set(f.Name, strings.TrimSpace(string(b))); err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", env, err))
+				}
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return rest, c.Validate()
+}
+
+// parseInterleaved lets flags follow positional arguments
+// ("user add alice --role student"), which the flag package alone does not.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return rest, nil
+		}
+		if args[0] == "--" {
+			return append(rest, args[1:]...), nil
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
+	}
+}
+
+// Validate checks every setting and says plainly what is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("--listen %q: want host:port (%v)", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		bad("--data must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		if strings.Contains(c.DatabaseURL, "://") {
+			bad("--db: want postgres://… or a SQLite file path")
+		}
+	}
+	for _, o := range c.PublicOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("--public-origin %q: want scheme://host[:port], e.g. https://ide.example.org", o)
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			bad("--trusted-proxies %q: want a CIDR such as 10.0.0.0/16", p)
+		}
+	}
+	switch c.CookieSecure {
+	case "auto", "always", "never":
+	default:
+		bad("--cookie-secure %q: want auto, always or never", c.CookieSecure)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("--log-format %q: want text or json", c.LogFormat)
+	}
+	positive := map[string]int64{
+		"--max-file-bytes": c.MaxFileBytes, "--quota-bytes": c.QuotaBytes, "--max-json-bytes": c.MaxJSONBytes,
+		"--login-per-user": int64(c.LoginPerUser), "--login-per-addr": int64(c.LoginPerAddr),
+	}
+	for name, v := range positive {
+		if v <= 0 {
+			bad("%s must be positive", name)
+		}
+	}
+	durations := map[string]time.Duration{
+		"--session-ttl": c.SessionTTL, "--activity-flush": c.ActivityFlush,
+		"--login-window": c.LoginWindow, "--shutdown-timeout": c.ShutdownTimeout,
+	}
+	for name, d := range durations {
+		if d <= 0 {
+			bad("%s must be positive", name)
+		}
+	}
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errors.Join(errs...)
+}
+
+// DatabaseDSN is what the store opens: the PostgreSQL URL, or the SQLite
+// file inside the data folder.
+func (c *Config) DatabaseDSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "pythonide.db")
+}
+
+// WorkspaceRoot is the folder holding Local/<user>/ and the course folders,
+// the layout of the old system's data volume.
+func (c *Config) WorkspaceRoot() string { return filepath.Join(c.DataDir, "ide") }
+
+// Print writes every setting, secrets masked, one per line.
+func (c *Config) Print(w io.Writer) {
+	fs := FlagSet("print", c)
+	fs.VisitAll(func(f *flag.Flag) {
+		v := f.Value.String()
+		if isSecret(f.Name) {
+			v = Mask(v)
+		}
+		fmt.Fprintf(w, "%s=%s\n", EnvName(f.Name), v)
+	})
+}
+
+// Mask hides a secret: a URL keeps its scheme, host and path but loses its
+// password; anything else is replaced entirely.
+func Mask(v string) string {
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		if u.User != nil {
+			if _, has := u.User.Password(); has {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			}
+		}
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
+	return "********"
+}
