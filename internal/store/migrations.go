@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migration is one schema step, written once per dialect. Steps are only
+// ever appended: a released step is never edited, because databases in the
+// field have already run it.
+type migration struct {
+	name     string
+	sqlite   []string
+	postgres []string
+}
+
+func (m migration) statements(d dialect) []string {
+	if d == dialectPostgres {
+		return m.postgres
+	}
+	return m.sqlite
+}
+
+// migrations is the ordered schema history; version N is migrations()[N-1].
+// Usernames and token hashes compare bytewise on both backends (SQLite's
+// BINARY; COLLATE "C" on PostgreSQL) so uniqueness and ORDER BY agree.
+func migrations() []migration {
+	return []migration{
+		{
+			name: "users and user_sessions",
+			sqlite: []string{
+				`CREATE TABLE users (
+					id            INTEGER PRIMARY KEY AUTOINCREMENT,
+					username      TEXT    NOT NULL UNIQUE,
+					password_hash TEXT    NOT NULL,
+					full_name     TEXT    NOT NULL DEFAULT '',
+					role          TEXT    NOT NULL CHECK (role IN ('student', 'professor')),
+					active        INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+					created_at    INTEGER NOT NULL,
+					last_login_at INTEGER
+				) STRICT`,
+				`CREATE TABLE user_sessions (
+					id               INTEGER PRIMARY KEY AUTOINCREMENT,
+					username         TEXT    NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+					token_hash       TEXT    NOT NULL UNIQUE,
+					client_addr      TEXT    NOT NULL DEFAULT '',
+					login_time       INTEGER NOT NULL,
+					last_activity    INTEGER NOT NULL,
+					expires_at       INTEGER NOT NULL,
+					active_processes TEXT    NOT NULL DEFAULT '[]'
+						CHECK (json_valid(active_processes) AND json_type(active_processes) = 'array'),
+					resource_usage   TEXT    NOT NULL DEFAULT '{}'
+						CHECK (json_valid(resource_usage) AND json_type(resource_usage) = 'object')
+				) STRICT`,
+				`CREATE INDEX user_sessions_username_idx ON user_sessions (username)`,
+				`CREATE INDEX user_sessions_last_activity_idx ON user_sessions (last_activity)`,
+				`CREATE INDEX user_sessions_expires_at_idx ON user_sessions (expires_at)`,
+			},
+			postgres: []string{
+				`CREATE TABLE users (
+					id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+					username      TEXT COLLATE "C" NOT NULL UNIQUE,
+					password_hash TEXT        NOT NULL,
+					full_name     TEXT        NOT NULL DEFAULT '',
+					role          TEXT        NOT NULL CHECK (role IN ('student', 'professor')),
+					active        BOOLEAN     NOT NULL DEFAULT TRUE,
+					created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+					last_login_at TIMESTAMPTZ
+				)`,
+				`CREATE TABLE user_sessions (
+					id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+					username         TEXT COLLATE "C" NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+					token_hash       TEXT COLLATE "C" NOT NULL UNIQUE,
+					client_addr      TEXT        NOT NULL DEFAULT '',
+					login_time       TIMESTAMPTZ NOT NULL DEFAULT now(),
+					last_activity    TIMESTAMPTZ NOT NULL DEFAULT now(),
+					expires_at       TIMESTAMPTZ NOT NULL,
+					active_processes JSONB       NOT NULL DEFAULT '[]'
+						CHECK (jsonb_typeof(active_processes) = 'array'),
+					resource_usage   JSONB       NOT NULL DEFAULT '{}'
+						CHECK (jsonb_typeof(resource_usage) = 'object')
+				)`,
+				`CREATE INDEX user_sessions_username_idx ON user_sessions (username)`,
+				`CREATE INDEX user_sessions_last_activity_idx ON user_sessions (last_activity)`,
+				`CREATE INDEX user_sessions_expires_at_idx ON user_sessions (expires_at)`,
+			},
+		},
+	}
+}
+
+// migrate applies the missing steps in one transaction, so a failed step
+// leaves the schema as it was. On PostgreSQL a transaction-scoped advisory
+// lock (keyed by schema) makes instances that start together queue: the
+// first migrates, the others then find nothing to do. On SQLite the
+// immediate transaction already holds the database's write lock.
+func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+	all := migrations()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: connecting to the database: %w", err)
+	}
+	defer tx.Rollback()
+
+	versionTable := `CREATE TABLE IF NOT EXISTS schema_version (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL
+	) STRICT`
+	if d == dialectPostgres {
+		if _, err := tx.ExecContext(ctx,
+			`SELECT pg_advisory_xact_lock(hashtext('pythonide.migrate:' || current_schema()))`); err != nil {
+			return fmt.Errorf("store: locking for migration: %w", err)
+		}
+		versionTable = `CREATE TABLE IF NOT EXISTS schema_version (
+			version    INTEGER     PRIMARY KEY,
+			name       TEXT        NOT NULL,
+			applied_at TIMESTAMPTZ NOT NULL
+		)`
+	}
+	if _, err := tx.ExecContext(ctx, versionTable); err != nil {
+		return fmt.Errorf("store: creating schema_version: %w", err)
+	}
+
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("store: reading schema version: %w", err)
+	}
+	if current > len(all) {
+		// A newer server has migrated this database; running old code on it
+		// could corrupt data, so refuse rather than guess.
+		return fmt.Errorf("store: database schema version %d is newer than this server knows (%d); upgrade the server", current, len(all))
+	}
+	for v := current + 1; v <= len(all); v++ {
+		m := all[v-1]
+		for _, stmt := range m.statements(d) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("store: migration %d (%s): %w", v, m.name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)`,
+			v, m.name, d.timeArg(time.Now())); err != nil {
+			return fmt.Errorf("store: recording migration %d: %w", v, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: committing migrations: %w", err)
+	}
+	return nil
+}
