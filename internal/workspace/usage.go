@@ -1,0 +1,152 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/apierror"
+)
+
+// maxDepth bounds every walk: it keeps a folder nested absurdly deep by a
+// student's program from exhausting file descriptors or the stack.
+const maxDepth = 128
+
+// usageEntry is a home's size as last measured, kept exact by our own writes.
+type usageEntry struct {
+	bytes int64
+	at    time.Time
+}
+
+// Usage measures the bytes used by a home: the sizes of its regular files.
+// Links, special files and hidden temps are not counted; links are never
+// followed.
+func (w *Workspace) Usage(username string) (int64, error) {
+	l, err := classify(localDir + "/" + username)
+	if err != nil || l.kind != kindHome {
+		return 0, apierror.New(apierror.BadRequest, "The username %q is not valid.", username)
+	}
+	root, err := w.openScope(l)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+	n, err := treeSize(root, 0)
+	if err != nil {
+		return 0, mapErr(err, l.path)
+	}
+	w.usageMu.Lock()
+	w.usage[username] = usageEntry{bytes: n, at: time.Now()}
+	w.usageMu.Unlock()
+	return n, nil
+}
+
+// homeUsage is a home's usage for a quota check: the cached figure while it
+// is fresh, else measured. Call with the home's lock held.
+func (w *Workspace) homeUsage(username string, home *os.Root) (int64, error) {
+	w.usageMu.Lock()
+	e, ok := w.usage[username]
+	w.usageMu.Unlock()
+	if ok && w.opts.UsageTTL > 0 && time.Since(e.at) < w.opts.UsageTTL {
+		return e.bytes, nil
+	}
+	n, err := treeSize(home, 0)
+	if err != nil {
+		return 0, err
+	}
+	w.usageMu.Lock()
+	w.usage[username] = usageEntry{bytes: n, at: time.Now()}
+	w.usageMu.Unlock()
+	return n, nil
+}
+
+// adjustUsage applies our own change to the cached figure.
+func (w *Workspace) adjustUsage(username string, delta int64) {
+	w.usageMu.Lock()
+	if e, ok := w.usage[username]; ok {
+		e.bytes += delta
+		w.usage[username] = e
+	}
+	w.usageMu.Unlock()
+}
+
+// forgetUsage drops the cached figure after a change too big to track.
+func (w *Workspace) forgetUsage(username string) {
+	w.usageMu.Lock()
+	delete(w.usage, username)
+	w.usageMu.Unlock()
+}
+
+// checkQuota refuses growing home by grow bytes past the quota. Call with
+// the home's lock held.
+func (w *Workspace) checkQuota(a Actor, username string, home *os.Root, grow int64) error {
+	if grow <= 0 {
+		return nil
+	}
+	used, err := w.homeUsage(username, home)
+	if err != nil {
+		return mapErr(err, localDir+"/"+username)
+	}
+	if used+grow <= w.opts.QuotaBytes {
+		return nil
+	}
+	whose := "your folder"
+	if a.Username != username {
+		whose = fmt.Sprintf("the folder of %s", username)
+	}
+	return apierror.New(apierror.LimitReached,
+		"This would go over the %s storage limit of %s (%s used now). Delete some files and try again.",
+		mb(w.opts.QuotaBytes), whose, mb(used)).WithStatus(507)
+}
+
+// mb writes a byte count in megabytes for people.
+func mb(n int64) string {
+	v := float64(n) / (1 << 20)
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d MB", int64(v))
+	}
+	return fmt.Sprintf("%.1f MB", v)
+}
+
+// treeSize sums the regular files under r, never following links. A folder
+// swapped for a link mid-walk is skipped, not followed.
+func treeSize(r *os.Root, depth int) (int64, error) {
+	if depth > maxDepth {
+		return 0, nil
+	}
+	infos, err := readDirInfos(r, ".")
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, fi := range infos {
+		if strings.HasPrefix(fi.Name(), tempPrefix) {
+			continue
+		}
+		switch {
+		case fi.Mode().IsRegular():
+			total += fi.Size()
+		case fi.IsDir():
+			sub, err := openDirChecked(r, fi.Name())
+			if err != nil {
+				continue // vanished or swapped for a link since the listing
+			}
+			n, err := treeSize(sub, depth+1)
+			sub.Close()
+			if err != nil && !isGone(err) {
+				return 0, err
+			}
+			total += n
+		}
+	}
+	return total, nil
+}
+
+// isGone reports errors meaning "it was there a moment ago".
+func isGone(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
