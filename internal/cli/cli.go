@@ -1,0 +1,127 @@
+// Package cli is the pythonide command line: it parses the subcommand,
+// builds the configuration and hands over to the part that does the work.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/pythonide/pythonide/internal/config"
+)
+
+// Env is the outside world a command sees; tests give their own.
+type Env struct {
+	Args   []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+const usage = `pythonide — a browser-based Python IDE for classrooms
+
+Usage:
+  pythonide serve [flags]                       run the server
+  pythonide user add NAME --role student|professor [--full-name F] [--password-stdin]
+  pythonide user import FILE.csv                import a roster (username,password,full_name,role)
+  pythonide user passwd NAME [--password-stdin] set a password (a generated one is printed if none is given)
+  pythonide user list                           list users
+  pythonide help                                this text
+
+Every command takes the server's flags (--data, --db, …); "pythonide serve --help" lists them all
+with their PYTHONIDE_* environment variables.
+`
+
+// Run runs the command in env.Args (without the program name) and returns
+// the process exit code.
+func Run(ctx context.Context, env Env) int {
+	if len(env.Args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, args := env.Args[0], env.Args[1:]; cmd {
+	case "serve":
+		err = serve(ctx, env, args)
+	case "user":
+		err = user(ctx, env, args)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(env.Stderr, "pythonide: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pythonide: %v\n", err)
+		var u usageError
+		if errors.As(err, &u) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// loadConfig builds the configuration for a command from its flags and the
+// environment; extra lets the command register its own flags first.
+func loadConfig(env Env, name string, args []string, extra func(fs *flag.FlagSet)) (*config.Config, []string, error) {
+	c := config.Defaults()
+	fs := config.FlagSet(name, c)
+	if extra != nil {
+		extra(fs)
+	}
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage of pythonide %s:\n", name)
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(env.Stderr, "  --%s\n      %s%s  [%s]\n", f.Name, f.Usage, def, config.EnvName(f.Name))
+		})
+	}
+	rest, err := config.Load(fs, c, args, env.Getenv)
+	return c, rest, err
+}
+
+func newLogger(c *config.Config, w io.Writer) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[c.LogLevel]
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Main is what cmd/pythonide calls.
+func Main() {
+	ctx := context.Background()
+	os.Exit(Run(ctx, Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+}
+
+func readPasswordLine(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	if err != nil {
+		return "", err
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if i := strings.IndexAny(pw, "\r\n"); i >= 0 {
+		pw = pw[:i]
+	}
+	return pw, nil
+}

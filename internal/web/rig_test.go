@@ -1,0 +1,170 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pythonide/pythonide/internal/auth"
+	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/roster"
+	"github.com/pythonide/pythonide/internal/store"
+	"github.com/pythonide/pythonide/internal/workspace"
+)
+
+// rig is a real server (real store, real workspace on disk, real HTTP) for
+// end-to-end API scenarios.
+type rig struct {
+	t    *testing.T
+	srv  *httptest.Server
+	cfg  *config.Config
+	st   *store.Store
+	ws   *workspace.Workspace
+	data string
+}
+
+func newRig(t *testing.T, st *store.Store, tweak func(*config.Config)) *rig {
+	t.Helper()
+	c := config.Defaults()
+	c.DataDir = t.TempDir()
+	c.MaxFileBytes = 64 << 10
+	c.QuotaBytes = 256 << 10
+	c.MaxJSONBytes = 16 << 10
+	c.LoginPerUser = 1000
+	c.LoginPerAddr = 1000
+	if tweak != nil {
+		tweak(c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Open(filepath.Join(c.DataDir, "ide"), workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := auth.NewManager(st, auth.Options{TTL: c.SessionTTL, SingleSession: c.SingleSession,
+		LoginPerUser: c.LoginPerUser, LoginPerAddr: c.LoginPerAddr, LoginWindow: c.LoginWindow}, log)
+	ros := &roster.Roster{Store: st, Workspace: ws, EndSessions: func(ctx context.Context, u string) error { return m.EndUserSessions(ctx, u, "") }}
+	s := New(Deps{Config: c, Store: st, Workspace: ws, Auth: m, Roster: ros, Log: log})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &rig{t: t, srv: srv, cfg: c, st: st, ws: ws, data: c.DataDir}
+}
+
+// user creates an account directly through the roster.
+func (r *rig) user(name string, role store.Role) {
+	r.t.Helper()
+	ros := &roster.Roster{Store: r.st, Workspace: r.ws}
+	if _, err := ros.Create(context.Background(), roster.NewUser{Username: name, Password: name + "-pw", Role: role, FullName: strings.ToUpper(name)}); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// client is a browser-like client of one user: a cookie jar and the
+// server's own Origin on every request.
+type client struct {
+	r    *rig
+	http *http.Client
+	name string
+}
+
+func (r *rig) anon() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{r: r, http: &http.Client{Jar: jar}}
+}
+
+func (r *rig) login(name string) *client {
+	r.t.Helper()
+	c := r.anon()
+	c.name = name
+	res := c.do("POST", "/api/login", map[string]string{"username": name, "password": name + "-pw"}, nil)
+	if res.status != 200 {
+		r.t.Fatalf("login %s: %d %s", name, res.status, res.body)
+	}
+	return c
+}
+
+type result struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (res result) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(res.body, v); err != nil {
+		t.Fatalf("bad JSON %q: %v", res.body, err)
+	}
+}
+
+// errCode is the API error code of the body, "" if none.
+func (res result) errCode() string {
+	var e errorBody
+	_ = json.Unmarshal(res.body, &e)
+	return string(e.Error.Code)
+}
+
+// do sends body as JSON (a []byte or io.Reader is sent raw).
+func (c *client) do(method, path string, body any, hdr map[string]string) result {
+	c.r.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = strings.NewReader(b)
+	case io.Reader:
+		rd = b
+	default:
+		j, _ := json.Marshal(b)
+		rd, ct = bytes.NewReader(j), "application/json"
+	}
+	req, err := http.NewRequest(method, c.r.srv.URL+path, rd)
+	if err != nil {
+		c.r.t.Fatal(err)
+	}
+	req.Header.Set("Origin", c.r.srv.URL)
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for k, v := range hdr {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return result{resp.StatusCode, resp.Header, b}
+}
+
+// put saves content through the API.
+func (c *client) put(path, content string) result {
+	c.r.t.Helper()
+	return c.do("PUT", "/api/files/content?path="+qp(path), []byte(content), nil)
+}
+
+func (c *client) get(path string) result {
+	c.r.t.Helper()
+	return c.do("GET", "/api/files/content?path="+qp(path), nil, nil)
+}
+
+func qp(p string) string { return url.QueryEscape(p) }

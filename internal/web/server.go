@@ -1,0 +1,89 @@
+// Package web is the HTTP face of pythonide: the JSON API of shared/API.md,
+// the WebSocket and the browser UI. Handlers are thin: they parse, call the
+// package that owns the rule, and map its error.
+package web
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/auth"
+	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/roster"
+	"github.com/pythonide/pythonide/internal/store"
+	"github.com/pythonide/pythonide/internal/workspace"
+)
+
+// Deps are what the web layer is built from.
+type Deps struct {
+	Config    *config.Config
+	Store     *store.Store
+	Workspace *workspace.Workspace
+	Auth      *auth.Manager
+	Roster    *roster.Roster
+	Log       *slog.Logger
+	// Observe, when set, is told of every finished request (metrics).
+	Observe func(r *http.Request, status int, took time.Duration)
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg     *config.Config
+	store   *store.Store
+	ws      *workspace.Workspace
+	auth    *auth.Manager
+	roster  *roster.Roster
+	log     *slog.Logger
+	proxies []*net.IPNet
+	observe func(r *http.Request, status int, took time.Duration)
+	started time.Time
+}
+
+// New builds the server and its routes.
+func New(d Deps) *Server {
+	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, log: d.Log, observe: d.Observe, started: time.Now()}
+	for _, c := range d.Config.TrustedProxies {
+		if _, n, err := net.ParseCIDR(c); err == nil {
+			s.proxies = append(s.proxies, n)
+		}
+	}
+	return s
+}
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+
+	mux.HandleFunc("POST /api/login", s.login)
+	mux.Handle("POST /api/logout", s.authed(s.logout))
+	mux.Handle("GET /api/me", s.authed(s.me))
+	mux.Handle("POST /api/password", s.authed(s.changePassword))
+
+	mux.Handle("GET /api/files", s.authed(s.listFiles))
+	mux.Handle("DELETE /api/files", s.authed(s.deleteFile))
+	mux.Handle("GET /api/files/content", s.authed(s.readFile))
+	mux.Handle("PUT /api/files/content", s.authed(s.writeFile))
+	mux.Handle("POST /api/files/mkdir", s.authed(s.mkdir))
+	mux.Handle("POST /api/files/move", s.authed(s.move))
+	mux.Handle("POST /api/files/copy", s.authed(s.copy))
+	mux.Handle("POST /api/files/upload", s.authed(s.upload))
+	mux.Handle("GET /api/files/download", s.authed(s.download))
+
+	mux.Handle("GET /api/admin/users", s.professor(s.listUsers))
+	mux.Handle("POST /api/admin/users", s.professor(s.createUser))
+	mux.Handle("PATCH /api/admin/users/{username}", s.professor(s.updateUser))
+	mux.Handle("POST /api/admin/users/import", s.professor(s.importUsers))
+	mux.Handle("POST /api/admin/users/{username}/password", s.professor(s.resetPassword))
+	mux.Handle("GET /api/admin/sessions", s.professor(s.listSessions))
+	mux.Handle("POST /api/admin/distribute", s.professor(s.distribute))
+
+	mux.HandleFunc("/api/", s.apiNotFound)
+	mux.HandleFunc("GET /{$}", s.index)
+
+	return s.logAndRecover(s.crossOrigin(mux))
+}
