@@ -62,7 +62,10 @@ func TestProfessorManagesTheClass(t *testing.T) {
 		res = prof.do("POST", "/api/admin/users/import", csv, map[string]string{"Content-Type": "text/csv"})
 		var imp struct {
 			Created, Skipped, Failed int
-			Rows                     []struct{ Line int; Username, Status, Message, Password string }
+			Rows                     []struct {
+				Line                                int
+				Username, Status, Message, Password string
+			}
 		}
 		res.json(t, &imp)
 		if res.status != 200 || imp.Created != 3 || imp.Skipped != 1 || imp.Failed != 1 {

@@ -74,7 +74,7 @@ func TestStudentCannotReachAnotherHome(t *testing.T) {
 		for _, p := range spellings {
 			for _, tc := range []struct {
 				method, path string
-				body     any
+				body         any
 			}{
 				{"GET", "/api/files/content?path=" + qp(p), nil},
 				{"GET", "/api/files?path=" + qp(p), nil},
@@ -120,7 +120,7 @@ func TestCourseFoldersReadOnlyForStudents(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		method, path string
-		body     any
+		body         any
 	}{
 		{"PUT", "/api/files/content?path=" + qp("Lecture Notes/week1.py"), []byte("x")},
 		{"PUT", "/api/files/content?path=" + qp("Lecture Notes/new.py"), []byte("x")},
