@@ -1,0 +1,160 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// helperArg0 marks the re-exec'd server binary as the sandbox helper. An argv
+// marker rather than an environment variable, because the helper's
+// environment must be empty and nothing of it may reach the student.
+const helperArg0 = "pythonide-sandbox-helper"
+
+// helperRequest is everything the helper does, decided by the server.
+type helperRequest struct {
+	Parent      int      // server pid: the helper exits if it was orphaned before PDEATHSIG was re-armed
+	StatusFD    int      // close-on-exec pipe: an error text before exec, EOF after
+	JoinCgroups []string // v1 cgroup.procs files to write our own pid into
+	Rlimits     []rlimit
+	Drop        bool // setgroups/setresgid/setresuid to UID/GID
+	UID, GID    int
+	Seccomp     bool     // install the seccomp program (ourselves, or through bwrap)
+	LandlockABI int      // >0: apply Landlock with these rules (no bwrap)
+	LLPaths     []string // Landlock rules, read-only
+	LLWrite     []string // Landlock rules, read-write
+	Bwrap       []string // bwrap path and arguments up to the command, or empty
+	Python      string
+	Args        []string
+	Env         []string
+	Dir         string
+}
+
+type rlimit struct {
+	Resource int
+	Cur, Max uint64
+}
+
+// RunHelperIfRequested turns this process into the sandbox helper when it was
+// started as one, and never returns in that case. Call it first in main() and
+// in TestMain of every package that starts sandboxed processes.
+func RunHelperIfRequested() {
+	if len(os.Args) != 2 || os.Args[0] != helperArg0 {
+		return
+	}
+	// Every step below (cgroup join excepted) is per thread, and exec keeps
+	// only the calling thread: do all of it on one locked thread.
+	runtime.LockOSThread()
+	var req helperRequest
+	if err := json.Unmarshal([]byte(os.Args[1]), &req); err != nil {
+		os.Exit(127)
+	}
+	err := runHelper(req)
+	// Reached only on failure: tell the server why, on the status pipe.
+	status := os.NewFile(uintptr(req.StatusFD), "status")
+	fmt.Fprintf(status, "sandbox helper: %v", err)
+	os.Exit(127)
+}
+
+func runHelper(req helperRequest) error {
+	if _, err := unix.FcntlInt(uintptr(req.StatusFD), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		return fmt.Errorf("status fd: %w", err)
+	}
+	// Descriptors the server inherited from whatever started it are not
+	// close-on-exec and would reach the student: mark everything after our
+	// own descriptors so exec closes it.
+	if err := unix.CloseRange(uint(req.StatusFD+1), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close_range: %w", err)
+	}
+	self := strconv.Itoa(os.Getpid())
+	for _, f := range req.JoinCgroups {
+		if err := os.WriteFile(f, []byte(self), 0); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+	}
+	for _, r := range req.Rlimits {
+		// syscall.Setrlimit, not unix: it also stops Go restoring its saved
+		// NOFILE limit in the exec below.
+		if err := syscall.Setrlimit(r.Resource, &syscall.Rlimit{Cur: r.Cur, Max: r.Max}); err != nil {
+			return fmt.Errorf("rlimit %d: %w", r.Resource, err)
+		}
+	}
+	if req.Drop {
+		if err := syscall.Setgroups(nil); err != nil {
+			return fmt.Errorf("setgroups: %w", err)
+		}
+		if err := syscall.Setresgid(req.GID, req.GID, req.GID); err != nil {
+			return fmt.Errorf("setresgid: %w", err)
+		}
+		if err := syscall.Setresuid(req.UID, req.UID, req.UID); err != nil {
+			return fmt.Errorf("setresuid: %w", err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	// setresuid cleared the parent-death signal; re-arm it, then make sure
+	// the server did not die in between (we would now belong to init).
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("pdeathsig: %w", err)
+	}
+	if os.Getppid() != req.Parent {
+		os.Exit(127)
+	}
+	prog, _ := seccompProgram()
+	if len(req.Bwrap) > 0 {
+		args := req.Bwrap
+		if req.Seccomp {
+			fd, err := seccompMemfd(prog)
+			if err != nil {
+				return err
+			}
+			args = append(args[:len(args):len(args)], "--seccomp", strconv.Itoa(fd))
+		}
+		args = append(args, "--", req.Python)
+		args = append(args, req.Args...)
+		return fmt.Errorf("exec bwrap: %w", unix.Exec(req.Bwrap[0], args, req.Env))
+	}
+	if err := os.Chdir(req.Dir); err != nil {
+		return fmt.Errorf("chdir: %w", err)
+	}
+	if req.LandlockABI > 0 {
+		var rules []landlockRule
+		for _, p := range req.LLPaths {
+			rules = append(rules, landlockRule{path: p})
+		}
+		for _, p := range req.LLWrite {
+			rules = append(rules, landlockRule{path: p, rw: true})
+		}
+		if err := applyLandlock(req.LandlockABI, rules); err != nil {
+			return err
+		}
+	}
+	if req.Seccomp {
+		if err := installSeccomp(prog); err != nil {
+			return fmt.Errorf("seccomp: %w", err)
+		}
+	}
+	argv := append([]string{req.Python}, req.Args...)
+	return fmt.Errorf("exec python: %w", unix.Exec(req.Python, argv, req.Env))
+}
+
+// seccompMemfd puts the program in an inheritable memfd for bwrap --seccomp.
+func seccompMemfd(prog []unix.SockFilter) (int, error) {
+	fd, err := unix.MemfdCreate("seccomp", 0)
+	if err != nil {
+		return -1, fmt.Errorf("memfd: %w", err)
+	}
+	if _, err := unix.Write(fd, seccompBytes(prog)); err != nil {
+		return -1, fmt.Errorf("memfd: %w", err)
+	}
+	if _, err := unix.Seek(fd, 0, 0); err != nil {
+		return -1, fmt.Errorf("memfd: %w", err)
+	}
+	return fd, nil
+}

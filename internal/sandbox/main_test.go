@@ -1,0 +1,166 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	RunHelperIfRequested()
+	os.Exit(m.Run())
+}
+
+// mode is one way the sandbox can confine files on this machine.
+type mode struct {
+	name string
+	cfg  Config
+}
+
+// modes returns every file-isolation mode this machine offers, so each test
+// runs through bubblewrap and through Landlock alone.
+func modes(t *testing.T) []mode {
+	var out []mode
+	if _, err := os.Stat(DefaultBwrap); err == nil {
+		out = append(out, mode{"bwrap", Config{}})
+	}
+	if landlockABI() > 0 {
+		out = append(out, mode{"landlock", Config{NoNamespaces: true}})
+	}
+	if len(out) == 0 {
+		t.Skip("neither bubblewrap (/usr/bin/bwrap) nor Landlock is available")
+	}
+	return out
+}
+
+// newSandbox probes a sandbox with its own cgroup subtree for this test.
+func newSandbox(t *testing.T, cfg Config) *Sandbox {
+	t.Helper()
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	cfg.CgroupName = "pythonide-test-" + strconv.Itoa(os.Getpid()) + "-" + name
+	s, err := Probe(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// world is a scratch tree the unprivileged uid can use: a home it owns and
+// folders standing for other people's data.
+type world struct {
+	root, home string
+}
+
+func newWorld(t *testing.T, uid int) world {
+	t.Helper()
+	root, err := os.MkdirTemp("", "sandbox-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(root, "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(home, uid, uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return world{root: root, home: home}
+}
+
+// script writes a Python file into the home and returns its path.
+func (w world) script(t *testing.T, name, code string) string {
+	t.Helper()
+	p := filepath.Join(w.home, name)
+	if err := os.WriteFile(p, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (w world) spec(id string, args ...string) Spec {
+	return Spec{ID: id, Args: append([]string{"-I", "-u"}, args...), Dir: w.home, Home: w.home,
+		Env: []string{"PATH=/usr/bin:/bin", "HOME=" + w.home, "LANG=C.UTF-8"}}
+}
+
+// run starts spec and returns its exit and combined output.
+func run(t *testing.T, s *Sandbox, spec Spec) (Exit, string) {
+	t.Helper()
+	var out strings.Builder
+	spec.Stdout, spec.Stderr = &out, &out
+	p, err := s.Start(spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	timer := time.AfterFunc(60*time.Second, func() { p.Kill() }) // a hung test must end
+	defer timer.Stop()
+	e := p.Wait()
+	return e, out.String()
+}
+
+// gone reports whether pid no longer runs (absent, or a zombie no one reaped).
+func gone(pid int) bool {
+	f, err := statFields(pid)
+	return err != nil || len(f) > 0 && f[0] == "Z"
+}
+
+// startLines starts spec with stdout on a real pipe and delivers its lines;
+// the channel closes when output ends. The process is killed at cleanup.
+func startLines(t *testing.T, s *Sandbox, spec Spec) (*Process, <-chan string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Stdout, spec.Stderr = w, w
+	p, err := s.Start(spec)
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { p.Kill(); p.Wait() })
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		defer r.Close()
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return p, lines
+}
+
+// killGroup is the plain process-group kill a naive supervisor would do.
+func killGroup(pid int) error {
+	return syscall.Kill(-pid, syscall.SIGKILL)
+}
+
+// assertRemoved checks that none of a group's cgroup directories remain.
+func assertRemoved(t *testing.T, g *group) {
+	t.Helper()
+	for _, d := range append([]string{g.v2}, mapValues(g.v1)...) {
+		if d != "" && exists(d) {
+			t.Errorf("cgroup %s was not removed", d)
+		}
+	}
+}

@@ -1,0 +1,273 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Spec describes one student process.
+type Spec struct {
+	ID       string   // registry id; names the process's cgroup (letters, digits, '-', '_', '.')
+	Args     []string // after the interpreter; every path in them must be under Home or ReadOnly
+	Dir      string   // working directory: an absolute host path inside Home or a ReadOnly folder
+	Home     string   // the owner's folder, read-write (must be usable by Config.UID)
+	ReadOnly []string // course folders, read-only (must be readable by Config.UID)
+	// Env is the complete environment: nothing of the server's is inherited.
+	// OPENBLAS/OMP/MKL_NUM_THREADS=1 are added unless given: threaded BLAS
+	// spins forever at exit under memory limits.
+	Env        []string
+	Stdin      io.Reader // nil: /dev/null. Not an *os.File: copied until it ends or the process does
+	Stdout     io.Writer // nil: discarded
+	Stderr     io.Writer
+	ExtraFiles []*os.File // become fd 3, 4, … (e.g. a control channel)
+}
+
+// Why a process ended.
+const (
+	ReasonExited = "exited"       // status 0
+	ReasonError  = "error"        // nonzero status or a signal we did not send
+	ReasonMemory = "memory_limit" // the kernel's OOM killer acted in its cgroup
+	ReasonCPU    = "cpu_limit"    // RLIMIT_CPU
+	ReasonKilled = "killed"       // Kill was called
+)
+
+// Exit is how a process ended.
+type Exit struct {
+	Code       int    // exit status; -1 when killed by a signal
+	Signal     string // e.g. "SIGKILL", "" when it exited
+	Reason     string
+	CPUSeconds float64 // CPU time of the whole tree, as far as measurable
+}
+
+// outputDrain bounds how long Wait keeps copying output after the process
+// ended: without cgroups a daemonised grandchild may hold the pipe forever.
+const outputDrain = 2 * time.Second
+
+// Process is a started sandboxed process.
+type Process struct {
+	s         *Sandbox
+	id        string
+	cmd       *exec.Cmd
+	g         *group // nil without cgroups
+	startTime uint64
+	bwrap     bool
+
+	copies   sync.WaitGroup
+	readEnd  []*os.File // our ends of the output pipes, closed after the drain
+	childEnd []*os.File // the child's ends of pipes we made, closed after Start
+	stdinW   *os.File
+
+	mu     sync.Mutex
+	reaped bool // after this the pid may be reused: never signal it again
+	killed bool
+
+	once sync.Once
+	exit Exit
+}
+
+// Start starts a confined process. Start returns only once the helper has
+// exec'd (bubblewrap or python), so setup failures are returned here.
+func (s *Sandbox) Start(spec Spec) (*Process, error) {
+	if !validName(spec.ID) {
+		return nil, fmt.Errorf("sandbox: invalid process id %q", spec.ID)
+	}
+	for _, p := range append([]string{spec.Dir, spec.Home}, spec.ReadOnly...) {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+			return nil, fmt.Errorf("sandbox: path %q must be absolute and clean", p)
+		}
+	}
+	if !s.claim(spec.ID) {
+		return nil, fmt.Errorf("sandbox: process id %q is already running", spec.ID)
+	}
+	p := &Process{s: s, id: spec.ID, bwrap: s.layers.Namespaces}
+	if err := p.start(spec); err != nil {
+		p.closePipes()
+		if p.g != nil {
+			p.g.remove()
+		}
+		s.release(spec.ID)
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Process) start(spec Spec) error {
+	s, cfg := p.s, p.s.cfg
+	if s.cg.mode() != "none" || s.cg.v2 != "" {
+		g, err := s.cg.create(spec.ID, groupLimits{memory: cfg.MemoryBytes, maxProcs: cfg.MaxProcs})
+		if err != nil {
+			return fmt.Errorf("sandbox: cgroup: %w", err)
+		}
+		p.g = g
+	}
+	req := helperRequest{
+		Parent: os.Getpid(), StatusFD: 3 + len(spec.ExtraFiles),
+		Rlimits: s.rlimits(), Drop: s.layers.UIDDrop, UID: cfg.UID, GID: cfg.GID,
+		Seccomp: s.layers.Seccomp, Python: cfg.Python, Args: spec.Args,
+		Env: threadEnv(spec.Env), Dir: spec.Dir,
+	}
+	if p.g != nil {
+		req.JoinCgroups = p.g.joinFiles()
+	}
+	if s.layers.Namespaces {
+		req.Bwrap = bwrapArgs(cfg.Bwrap, spec)
+	} else if s.layers.Landlock {
+		req.LandlockABI = s.landlockABI
+		req.LLPaths = append(append([]string{cfg.Python}, systemReadOnly...), spec.ReadOnly...)
+		req.LLWrite = []string{spec.Home, "/dev/null"}
+	}
+	arg, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer statusR.Close()
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{helperArg0, string(arg)},
+		Env:        []string{}, // the helper gets nothing of ours
+		Dir:        "/",
+		ExtraFiles: append(append([]*os.File(nil), spec.ExtraFiles...), statusW),
+		// Our own copies end at the drain bound; this bounds exec's, if any.
+		WaitDelay: outputDrain,
+		SysProcAttr: &syscall.SysProcAttr{
+			Setsid:    true, // own session and group: pgid == pid, never ours
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	p.cmd = cmd
+	if err := p.pipes(spec); err != nil {
+		statusW.Close()
+		return err
+	}
+	if p.g != nil {
+		fd, err := p.g.placementFD()
+		if err != nil {
+			statusW.Close()
+			return fmt.Errorf("sandbox: open cgroup: %w", err)
+		}
+		if fd >= 0 {
+			defer unix.Close(fd)
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+		}
+	}
+	err = cmd.Start()
+	statusW.Close()
+	p.closeChildEnds()
+	if err != nil {
+		return fmt.Errorf("sandbox: start helper: %w", err)
+	}
+	// EOF means the helper exec'd (the pipe is close-on-exec there).
+	msg, _ := io.ReadAll(statusR)
+	if len(msg) > 0 {
+		p.Kill()
+		p.Wait() // removes the cgroup
+		p.g = nil
+		return errors.New(string(msg))
+	}
+	p.startTime, _ = procStartTime(cmd.Process.Pid)
+	p.copyInput(spec.Stdin)
+	return nil
+}
+
+// rlimits are set by the helper on itself before it execs.
+func (s *Sandbox) rlimits() []rlimit {
+	c := s.cfg
+	r := []rlimit{
+		{unix.RLIMIT_CPU, uint64(c.CPUSeconds), uint64(c.CPUSeconds) + 1}, // SIGXCPU, then SIGKILL
+		{unix.RLIMIT_FSIZE, uint64(c.MaxFileBytes), uint64(c.MaxFileBytes)},
+		{unix.RLIMIT_NOFILE, uint64(c.MaxOpenFiles), uint64(c.MaxOpenFiles)},
+		{unix.RLIMIT_CORE, 0, 0},
+		{unix.RLIMIT_STACK, 8 << 20, 8 << 20},
+	}
+	if !s.cg.limitsMemory() {
+		// No memory cgroup: DATA gives Python a clean MemoryError (AS would
+		// break threads). The stack limit above keeps threads inside it.
+		r = append(r, rlimit{unix.RLIMIT_DATA, uint64(c.MemoryBytes), uint64(c.MemoryBytes)})
+	}
+	return r
+}
+
+// threadEnv adds the single-thread BLAS settings unless the caller set them.
+func threadEnv(env []string) []string {
+	out := append([]string(nil), env...)
+	for _, k := range []string{"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"} {
+		found := false
+		for _, kv := range env {
+			if strings.HasPrefix(kv, k+"=") {
+				found = true
+			}
+		}
+		if !found {
+			out = append(out, k+"=1")
+		}
+	}
+	return out
+}
+
+// PID is the pid of the process we started (bubblewrap when namespaces are
+// on; python is its descendant in a pid namespace).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// StartTime is field 22 of /proc/<pid>/stat: with PID it names the process
+// uniquely even after the pid is reused.
+func (p *Process) StartTime() uint64 { return p.startTime }
+
+// Kill kills the whole tree at once (setsid and double-forked children
+// included where cgroups or the pid namespace exist). Wait reports "killed".
+func (p *Process) Kill() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return nil
+	}
+	p.killed = true
+	var errs []error
+	if p.g != nil {
+		errs = append(errs, p.g.kill())
+	}
+	// The group is ours: Setsid made pgid == pid, and the unreaped pid
+	// cannot have been reused.
+	if pid := p.cmd.Process.Pid; pid > 1 && pid != os.Getpid() {
+		if err := unix.Kill(-pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
+			errs = append(errs, err)
+		}
+	}
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Freeze stops every process in the tree (cgroups only).
+func (p *Process) Freeze() error { return p.freeze(true) }
+
+// Thaw resumes a frozen tree.
+func (p *Process) Thaw() error { return p.freeze(false) }
+
+func (p *Process) freeze(on bool) error {
+	switch {
+	case p.g == nil:
+		return errors.New("sandbox: freezing needs cgroups")
+	case p.g.v2 != "" && exists(filepath.Join(p.g.v2, "cgroup.freeze")):
+		return writeFile(p.g.v2, "cgroup.freeze", map[bool]string{true: "1", false: "0"}[on])
+	case p.g.v1["freezer"] != "":
+		return writeFile(p.g.v1["freezer"], "freezer.state", map[bool]string{true: "FROZEN", false: "THAWED"}[on])
+	}
+	return errors.New("sandbox: no freezer")
+}

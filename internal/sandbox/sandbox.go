@@ -1,0 +1,154 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Layers says which confinement layers are active (shared/SANDBOX.md).
+type Layers struct {
+	Cgroup     string // "v2", "hybrid" (v1 limits, v2 placement and kill), "v1" or "none"
+	Namespaces bool   // bubblewrap: user, pid, net, mount… namespaces
+	Landlock   bool   // applied only when Namespaces is off
+	Seccomp    bool
+	Rlimits    bool
+	UIDDrop    bool
+}
+
+// Confined reports whether student code is kept from other people's files.
+func (l Layers) Confined() bool { return l.Namespaces || l.Landlock }
+
+func (l Layers) String() string {
+	return fmt.Sprintf("cgroup=%s namespaces=%t landlock=%t seccomp=%t rlimits=%t uid_drop=%t",
+		l.Cgroup, l.Namespaces, l.Landlock, l.Seccomp, l.Rlimits, l.UIDDrop)
+}
+
+// Sandbox starts confined processes. It is safe for concurrent use.
+type Sandbox struct {
+	cfg         Config
+	log         *slog.Logger
+	layers      Layers
+	cg          *cgroups
+	landlockABI int
+
+	mu   sync.Mutex
+	live map[string]bool // ids whose cgroup belongs to a running process of ours
+}
+
+// Probe detects each layer, proves the stack works by running a trivial
+// program through it (dropping a layer that fails, with a warning), and logs
+// what is active. It refuses to return a sandbox that does not isolate files
+// unless cfg.AllowUnconfined is set.
+func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox config: %w", err)
+	}
+	if fi, err := os.Stat(cfg.Python); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o001 == 0 {
+		return nil, fmt.Errorf("python interpreter %s is missing or not executable by everyone", cfg.Python)
+	}
+	s := &Sandbox{cfg: cfg, log: log, live: map[string]bool{}, cg: &cgroups{v1: map[string]string{}}}
+	s.layers.Rlimits = true
+	s.layers.UIDDrop = os.Geteuid() == 0
+	if s.layers.UIDDrop {
+		cg, errs := setupCgroups(findCgroups("/sys/fs/cgroup"), cfg.CgroupName, cfg.TotalMemory)
+		for _, e := range errs {
+			log.Warn("sandbox: cgroup layer partly unavailable", "err", e)
+		}
+		s.cg = cg
+	} else {
+		log.Warn("sandbox: not root: student code runs as the server's own user and cgroups are not managed")
+	}
+	s.layers.Cgroup = s.cg.mode()
+	if fi, err := os.Stat(cfg.Bwrap); err == nil && fi.Mode()&0o111 != 0 && !cfg.NoNamespaces {
+		s.layers.Namespaces = true
+	}
+	s.landlockABI = landlockABI()
+	s.layers.Landlock = !s.layers.Namespaces && s.landlockABI > 0
+	if _, ok := seccompProgram(); ok {
+		_, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
+		s.layers.Seccomp = err == nil
+	}
+
+	for {
+		err := s.trial(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		log.Warn("sandbox: trial run failed", "layers", s.layers.String(), "err", err)
+		switch {
+		case s.layers.Namespaces:
+			s.layers.Namespaces = false
+			s.layers.Landlock = s.landlockABI > 0
+		case s.layers.Seccomp:
+			s.layers.Seccomp = false
+		case s.layers.Landlock:
+			s.layers.Landlock = false
+		default:
+			return nil, fmt.Errorf("sandbox: cannot run %s at all: %w", cfg.Python, err)
+		}
+	}
+	if !s.layers.Confined() {
+		if !cfg.AllowUnconfined {
+			return nil, errors.New("sandbox: neither bubblewrap nor Landlock works here, so student code could read other students' files; set AllowUnconfined to run anyway")
+		}
+		log.Error("sandbox: RUNNING STUDENT CODE WITHOUT FILE ISOLATION (AllowUnconfined)", "layers", s.layers.String())
+	}
+	log.Info("sandbox: layers active", "layers", s.layers.String(), "python", cfg.Python)
+	return s, nil
+}
+
+// trial runs `python -I -c pass` through the current layers.
+func (s *Sandbox) trial(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "pythonide-probe-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	var out strings.Builder
+	p, err := s.Start(Spec{
+		ID:   "probe-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(dir),
+		Args: []string{"-I", "-c", "print('ok')"},
+		Dir:  dir, Home: dir, Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { p.Kill() })
+	defer stop()
+	if e := p.Wait(); e.Reason != ReasonExited || strings.TrimSpace(out.String()) != "ok" {
+		return fmt.Errorf("exit %+v, output %q", e, out.String())
+	}
+	return nil
+}
+
+// Layers reports the active layers (for logs and /health).
+func (s *Sandbox) Layers() Layers { return s.layers }
+
+// Close removes our (empty) cgroup subtree. Call it after every process ended.
+func (s *Sandbox) Close() error {
+	var errs []error
+	for _, d := range append([]string{s.cg.v2}, mapValues(s.cg.v1)...) {
+		if d != "" {
+			if err := unix.Rmdir(d); err != nil && err != unix.ENOENT {
+				errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

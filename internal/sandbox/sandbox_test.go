@@ -1,0 +1,440 @@
+package sandbox
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestProbeReportsLayers(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			l := s.Layers()
+			t.Logf("layers: %s", l)
+			if !l.Rlimits || !l.Confined() {
+				t.Errorf("layers %s: want rlimits and file isolation", l)
+			}
+			if m.name == "bwrap" && !l.Namespaces {
+				t.Errorf("bubblewrap is installed but the namespace layer is off")
+			}
+			if m.name == "landlock" && (l.Namespaces || !l.Landlock) {
+				t.Errorf("NoNamespaces: want Landlock instead of bubblewrap, got %s", l)
+			}
+			if os.Geteuid() == 0 && !l.UIDDrop {
+				t.Errorf("running as root but uid drop is off")
+			}
+			if os.Geteuid() == 0 && isFS("/sys/fs/cgroup/memory", 0x27e0eb) && l.Cgroup == "none" {
+				t.Errorf("v1 memory cgroup is mounted but the cgroup layer is off")
+			}
+		})
+	}
+}
+
+func TestHelloWorld(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			w := newWorld(t, s.cfg.UID)
+			code := "import os\nprint('hello', os.getuid(), os.getgid())\nopen('out.txt','w').write('x')\n"
+			e, out := run(t, s, w.spec("hello", w.script(t, "hello.py", code)))
+			if e.Reason != ReasonExited || e.Code != 0 {
+				t.Fatalf("exit %+v, output %q", e, out)
+			}
+			want := fmt.Sprintf("hello %d %d\n", s.cfg.UID, s.cfg.GID)
+			if !s.layers.UIDDrop {
+				want = fmt.Sprintf("hello %d %d\n", os.Getuid(), os.Getgid())
+			}
+			if out != want {
+				t.Errorf("output %q, want %q", out, want)
+			}
+			if _, err := os.Stat(filepath.Join(w.home, "out.txt")); err != nil {
+				t.Errorf("the home is not writable: %v", err)
+			}
+		})
+	}
+}
+
+func TestExitReasons(t *testing.T) {
+	cases := []struct {
+		name, code string
+		reason     string
+		exitCode   int
+		signal     string
+	}{
+		{"ok", "pass", ReasonExited, 0, ""},
+		{"exception", "raise ValueError('x')", ReasonError, 1, ""},
+		{"exit code", "import sys; sys.exit(3)", ReasonError, 3, ""},
+		{"own signal", "import os, signal; os.kill(os.getpid(), signal.SIGTERM)", ReasonError, -1, "SIGTERM"},
+	}
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			w := newWorld(t, s.cfg.UID)
+			for _, c := range cases {
+				e, out := run(t, s, w.spec("reasons", "-c", c.code))
+				if e.Reason != c.reason || e.Code != c.exitCode || e.Signal != c.signal {
+					t.Errorf("%s: exit %+v, want reason %s code %d signal %q (output %q)", c.name, e, c.reason, c.exitCode, c.signal, out)
+				}
+			}
+		})
+	}
+}
+
+func TestMemoryBomb(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			if !s.cg.limitsMemory() {
+				t.Skip("no memory cgroup (layer: cgroup memory controller)")
+			}
+			w := newWorld(t, s.cfg.UID)
+			e, out := run(t, s, w.spec("membomb", "-c", "x = 'a' * (200 * 1024 * 1024)\nprint('survived')"))
+			if e.Reason != ReasonMemory || strings.Contains(out, "survived") {
+				t.Errorf("exit %+v, output %q: want memory_limit", e, out)
+			}
+		})
+	}
+}
+
+func TestMemoryRlimitWithoutCgroup(t *testing.T) {
+	// The rlimit fallback used where no memory cgroup exists.
+	s := newSandbox(t, Config{})
+	s.cg = &cgroups{v1: map[string]string{}}
+	w := newWorld(t, s.cfg.UID)
+	e, out := run(t, s, w.spec("datalimit", "-c", "x = 'a' * (200 * 1024 * 1024)"))
+	if e.Reason != ReasonError || !strings.Contains(out, "MemoryError") {
+		t.Errorf("exit %+v, output %q: want a MemoryError", e, out)
+	}
+}
+
+const forkBomb = `
+import os, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(1000)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print("held", n, type(e).__name__, flush=True)
+time.sleep(1000)
+`
+
+func TestForkBombHeldAndKilled(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			if s.cg.mode() == "none" {
+				t.Skip("no pids cgroup (layer: cgroup pids controller)")
+			}
+			w := newWorld(t, s.cfg.UID)
+			p, lines := startLines(t, s, w.spec("forkbomb", w.script(t, "bomb.py", forkBomb)))
+			line := <-lines
+			var n int
+			if _, err := fmt.Sscanf(line, "held %d", &n); err != nil || n >= s.cfg.MaxProcs {
+				t.Errorf("fork bomb: %q, want held below %d", line, s.cfg.MaxProcs)
+			}
+			pids := p.g.allMembers()
+			if len(pids) > s.cfg.MaxProcs {
+				t.Errorf("%d processes in the cgroup, pids.max is %d", len(pids), s.cfg.MaxProcs)
+			}
+			if err := p.Kill(); err != nil {
+				t.Errorf("Kill: %v", err)
+			}
+			if e := p.Wait(); e.Reason != ReasonKilled {
+				t.Errorf("exit %+v, want killed", e)
+			}
+			for _, pid := range pids {
+				if !gone(pid) {
+					t.Errorf("pid %d survived Kill", pid)
+				}
+			}
+			assertRemoved(t, p.g)
+		})
+	}
+}
+
+const daemon = `
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        print("daemon", os.getpid(), flush=True)
+        time.sleep(1000)
+    os._exit(0)
+time.sleep(1000)
+`
+
+func TestKillReachesSetsidDoubleFork(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			if s.cg.mode() == "none" && !s.layers.Namespaces {
+				t.Skip("neither cgroups nor a pid namespace: a setsid daemon can escape Kill")
+			}
+			w := newWorld(t, s.cfg.UID)
+			p, lines := startLines(t, s, w.spec("daemon", w.script(t, "daemon.py", daemon)))
+			var dpid int
+			fmt.Sscanf(<-lines, "daemon %d", &dpid)
+			pids := p.g.allMembers()
+			if len(pids) < 2 {
+				t.Fatalf("cgroup members %v: want the program and its daemon", pids)
+			}
+			if !s.layers.Namespaces {
+				// The trap this guards against: a plain group kill misses it.
+				if err := killGroup(p.PID()); err != nil {
+					t.Fatal(err)
+				}
+				if gone(dpid) {
+					t.Fatalf("daemon %d died from a group kill; the test proves nothing", dpid)
+				}
+			}
+			p.Kill()
+			if !waitUntil(func() bool {
+				for _, pid := range pids {
+					if !gone(pid) {
+						return false
+					}
+				}
+				return true
+			}) {
+				t.Errorf("processes %v survived Kill", pids)
+			}
+			if e := p.Wait(); e.Reason != ReasonKilled {
+				t.Errorf("exit %+v, want killed", e)
+			}
+			assertRemoved(t, p.g)
+		})
+	}
+}
+
+func TestCPULimit(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			cfg := m.cfg
+			cfg.CPUSeconds = 1
+			s := newSandbox(t, cfg)
+			w := newWorld(t, s.cfg.UID)
+			e, out := run(t, s, w.spec("cpu", "-c", "while True: pass"))
+			if e.Reason != ReasonCPU {
+				t.Errorf("exit %+v, output %q: want cpu_limit", e, out)
+			}
+		})
+	}
+}
+
+func TestFileSizeLimit(t *testing.T) {
+	code := `
+import errno
+try:
+    with open("big.bin", "wb") as f:
+        f.write(b"x" * (2 * 1024 * 1024))
+    print("wrote")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			cfg := m.cfg
+			cfg.MaxFileBytes = 1 << 20
+			s := newSandbox(t, cfg)
+			w := newWorld(t, s.cfg.UID)
+			e, out := run(t, s, w.spec("fsize", "-c", code))
+			if e.Reason != ReasonExited || strings.TrimSpace(out) != "EFBIG" {
+				t.Errorf("exit %+v, output %q: want EFBIG", e, out)
+			}
+		})
+	}
+}
+
+func TestNoNetwork(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	code := fmt.Sprintf(`
+import socket
+for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    try:
+        s = socket.socket(socket.AF_INET, kind)
+        s.settimeout(5)
+        s.connect(("127.0.0.1", %d))
+        s.send(b"x")
+        print("connected", kind)
+    except OSError as e:
+        print("blocked", kind, e)
+`, port)
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			if !s.layers.Namespaces && !s.layers.Seccomp {
+				t.Skip("neither a network namespace nor seccomp (layers: namespaces, seccomp)")
+			}
+			w := newWorld(t, s.cfg.UID)
+			e, out := run(t, s, w.spec("net", "-c", code))
+			if e.Reason != ReasonExited || strings.Contains(out, "connected") || strings.Count(out, "blocked") != 2 {
+				t.Errorf("exit %+v, output %q: want both sockets blocked", e, out)
+			}
+		})
+	}
+}
+
+func TestFileIsolation(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			w := newWorld(t, s.cfg.UID)
+			// World-readable on purpose: only the sandbox may stop the reads.
+			other := filepath.Join(w.root, "other-home")
+			os.Mkdir(other, 0o755)
+			os.WriteFile(filepath.Join(other, "secret.py"), []byte("answer = 42"), 0o644)
+			db := filepath.Join(w.root, "pythonide.db")
+			os.WriteFile(db, []byte("SQLite format 3"), 0o644)
+			targets := []string{filepath.Join(other, "secret.py"), db, fmt.Sprintf("/proc/%d/environ", os.Getpid()), other}
+			code := `
+import os, sys
+for p in sys.argv[1:]:
+    try:
+        if os.path.isdir(p):
+            os.listdir(p)
+        else:
+            open(p, "rb").read()
+        print("READ", p)
+    except OSError as e:
+        print("denied", p, type(e).__name__)
+`
+			e, out := run(t, s, w.spec("iso", append([]string{"-c", code}, targets...)...))
+			if e.Reason != ReasonExited || strings.Contains(out, "READ") || strings.Count(out, "denied") != len(targets) {
+				t.Errorf("exit %+v, output:\n%s", e, out)
+			}
+		})
+	}
+}
+
+func TestEnvironmentHasNoServerSecrets(t *testing.T) {
+	t.Setenv("PYTHONIDE_TEST_SECRET", "hunter2")
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			w := newWorld(t, s.cfg.UID)
+			spec := w.spec("env", "-c", "import os\nfor k, v in sorted(os.environ.items()): print(k + '=' + v)")
+			spec.Env = append(spec.Env, "GIVEN=yes")
+			_, out := run(t, s, spec)
+			if strings.Contains(out, "hunter2") || strings.Contains(out, "PYTHONIDE_TEST_SECRET") {
+				t.Errorf("server secret leaked:\n%s", out)
+			}
+			for _, want := range []string{"GIVEN=yes", "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1"} {
+				if !strings.Contains(out, want+"\n") {
+					t.Errorf("missing %s in:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+func TestExtraFilesAndStdin(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			w := newWorld(t, s.cfg.UID)
+			r, wr, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			spec := w.spec("ctl", "-c", "import os, sys\nos.write(3, sys.stdin.readline().encode())\nprint(sorted(os.listdir('/proc/self/fd')))")
+			spec.ExtraFiles = []*os.File{wr}
+			spec.Stdin = strings.NewReader("control\n")
+			e, out := run(t, s, spec)
+			wr.Close()
+			got, _ := bufio.NewReader(r).ReadString('\n')
+			if e.Reason != ReasonExited || got != "control\n" {
+				t.Errorf("exit %+v, fd 3 got %q, output %q", e, got, out)
+			}
+			// 0, 1, 2, the control fd, and listdir's own fd: nothing else leaks in.
+			if strings.TrimSpace(out) != "['0', '1', '2', '3', '4']" {
+				t.Errorf("open fds in the child: %s", out)
+			}
+		})
+	}
+}
+
+func TestReapLeftovers(t *testing.T) {
+	s := newSandbox(t, Config{})
+	if s.cg.mode() == "none" {
+		t.Skip("no cgroups (layer: cgroup)")
+	}
+	w := newWorld(t, s.cfg.UID)
+	// A live process of this instance must survive the reaping.
+	live, lines := startLines(t, s, w.spec("live", "-c", "print('up', flush=True)\nimport time\ntime.sleep(1000)"))
+	<-lines
+	defer func() { live.Kill(); live.Wait() }()
+
+	// A stale cgroup as a crashed instance leaves it: a process and its setsid child.
+	stale, err := s.cg.create("stale", groupLimits{memory: 64 << 20, maxProcs: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := "for f in \"$@\"; do echo $$ > \"$f\"; done; setsid sleep 1000 & exec sleep 1000"
+	sh := exec.Command("/bin/sh", append([]string{"-c", join, "sh"}, stale.joinFiles()...)...)
+	if fd, _ := stale.placementFD(); fd >= 0 {
+		sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	}
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Wait()
+	waitUntil(func() bool { return len(stale.allMembers()) >= 2 })
+	stalePids := stale.allMembers()
+	if len(stalePids) < 2 {
+		t.Fatalf("stale cgroup holds %v, want the shell and its setsid child", stalePids)
+	}
+	decoy := exec.Command("/bin/sleep", "1000")
+	if err := decoy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { decoy.Process.Kill(); decoy.Wait() }()
+
+	n, err := s.ReapLeftovers(t.Context())
+	if err != nil || n != len(stalePids) {
+		t.Errorf("ReapLeftovers = %d, %v; want %d", n, err, len(stalePids))
+	}
+	for _, pid := range stalePids {
+		if !gone(pid) {
+			t.Errorf("stale pid %d survived", pid)
+		}
+	}
+	assertRemoved(t, stale)
+	if gone(decoy.Process.Pid) {
+		t.Errorf("the decoy sleep outside our cgroups was killed")
+	}
+	if _, _, err := live.Usage(); err != nil || gone(live.PID()) {
+		t.Errorf("the live process was reaped: %v", err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	s := newSandbox(t, Config{})
+	w := newWorld(t, s.cfg.UID)
+	p, lines := startLines(t, s, w.spec("usage", "-c", "x = 'a' * (20 * 1024 * 1024)\nimport time\nt = time.time()\nwhile time.time() - t < 0.3: pass\nprint('ready', flush=True)\ntime.sleep(1000)"))
+	<-lines
+	mem, cpu, err := p.Usage()
+	if err != nil || mem < 20<<20 || cpu < 0.2 {
+		t.Errorf("Usage = %d bytes, %.2f s, %v; want >= 20 MiB and >= 0.2 s", mem, cpu, err)
+	}
+	if p.StartTime() == 0 {
+		t.Errorf("no start time")
+	}
+	p.Kill()
+	p.Wait()
+}
