@@ -38,6 +38,10 @@ func scanSession(r rowScanner) (Session, error) {
 // if the token hash is taken, ErrNotFound if the user does not exist,
 // ErrInvalidJSON for bad JSON.
 func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
+	if sess.TokenHash == "" {
+		// An empty hash would also escape DeleteUserSessions(user, "").
+		return fmt.Errorf("store: create session for %q: TokenHash is required", sess.Username)
+	}
 	if sess.ExpiresAt.IsZero() {
 		return fmt.Errorf("store: create session for %q: ExpiresAt is required", sess.Username)
 	}

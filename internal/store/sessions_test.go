@@ -87,6 +87,10 @@ func TestSessionCreateAndGet(t *testing.T) {
 		if err := s.CreateSession(ctx, &ghost); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("session for a missing user: err = %v, want ErrNotFound", err)
 		}
+		noToken := store.Session{Username: "ada", ExpiresAt: odd}
+		if err := s.CreateSession(ctx, &noToken); err == nil {
+			t.Error("session without TokenHash accepted")
+		}
 		noExpiry := store.Session{Username: "ada", TokenHash: "cc33"}
 		if err := s.CreateSession(ctx, &noExpiry); err == nil {
 			t.Error("session without ExpiresAt accepted")
