@@ -117,15 +117,17 @@ func (w *Workspace) fits(a Actor, dst loc, dr *os.Root, size int64) error {
 	return w.checkQuota(a, dst.owner, dr, size)
 }
 
-// errTooDeep stops walks through absurdly nested folders.
-var errTooDeep = apierror.New(apierror.BadRequest, "The folder is nested too deeply (more than %d levels) to be copied or downloaded.", maxDepth)
+// tooDeep stops walks through absurdly nested folders.
+func tooDeep() error {
+	return apierror.New(apierror.BadRequest, "The folder is nested too deeply (more than %d levels) to be copied or downloaded.", maxDepth)
+}
 
 // copyNode copies the file or folder name in sr (whose Lstat is want) to
 // dstName in dr, never following links: entries that are links, special
 // files, or swapped for something else since they were listed are skipped.
 func copyNode(sr *os.Root, name string, want fs.FileInfo, dr *os.Root, dstName string, own owner, depth int) error {
 	if depth > maxDepth {
-		return errTooDeep
+		return tooDeep()
 	}
 	if want.Mode().IsRegular() {
 		return copyFile(sr, name, want, dr, dstName, own)

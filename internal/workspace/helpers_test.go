@@ -26,13 +26,13 @@ const (
 // fixture is a real workspace on disk: homes for alice and bob, a course
 // folder with a file, and bob's secret file.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string // <data>/ide
 	ws   *Workspace
 	opts Options
 }
 
-func newFixture(t *testing.T, opts Options) *fixture {
+func newFixture(t testing.TB, opts Options) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ide")
 	ws, err := Open(dir, opts)

@@ -259,6 +259,16 @@ func TestProfessorMayDoEverything(t *testing.T) {
 	if c, _ := f.content("Local/alice/week2/task.py"); c != "pass\n" || f.exists("Week Two") {
 		t.Fatalf("course into home: %q, course left: %v", c, f.exists("Week Two"))
 	}
+	if err := f.ws.Copy(prof, "Local/alice/week2", "Week 3"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.content("Week 3/task.py"); c != "pass\n" {
+		t.Fatalf("home folder copied to a new course: %q", c)
+	}
+	noTemps(t, f.dir)
+	if err := f.ws.Delete(prof, "Week 3"); err != nil || f.exists("Week 3") {
+		t.Fatalf("delete course folder: %v", err)
+	}
 	if err := f.ws.Delete(prof, "Local/bob/sub"); err != nil || f.exists("Local/bob/sub") {
 		t.Fatalf("delete folder: %v", err)
 	}

@@ -45,7 +45,7 @@ func (w *Workspace) Zip(a Actor, p string, dst io.Writer) error {
 // zipDir adds everything in r under prefix (which ends in "/").
 func zipDir(zw *zip.Writer, r *os.Root, prefix string, depth int) error {
 	if depth > maxDepth {
-		return errTooDeep
+		return tooDeep()
 	}
 	// The folder's own entry keeps empty folders in the archive.
 	if _, err := zw.CreateHeader(&zip.FileHeader{Name: prefix, Method: zip.Store}); err != nil {
