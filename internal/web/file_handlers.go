@@ -200,9 +200,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p auth.Principal
 			s.writeError(w, r, apierror.New(apierror.BadRequest, "Every uploaded file needs a name."))
 			return
 		}
-		target := name
-		if dir != "" {
-			target = dir + "/" + name
+		target, err := workspace.JoinName(dir, name)
+		if err != nil {
+			part.Close()
+			s.writeError(w, r, err)
+			return
 		}
 		fi, err := s.ws.Write(actor(p), target, part, "")
 		part.Close()
