@@ -3,6 +3,7 @@ package interp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -118,12 +119,12 @@ func (s *session) next() Event {
 	select {
 	case r, ok := <-s.events:
 		if !ok || r.err != nil {
-			s.t.Fatalf("no next event: %v (seen so far: %q; process stderr: %s)", r.err, s.seen, s.cmd.Stderr)
+			s.t.Fatalf("no next event: %.300v (%s; process stderr: %s)", r.err, summary(s.seen), s.cmd.Stderr)
 		}
 		s.seen = append(s.seen, r.ev)
 		return r.ev
 	case <-time.After(eventTimeout):
-		s.t.Fatalf("no event within %v (seen so far: %q)", eventTimeout, s.seen)
+		s.t.Fatalf("no event within %v (%s)", eventTimeout, summary(s.seen))
 	}
 	return Event{}
 }
@@ -159,7 +160,7 @@ func (s *session) finish() ([]Event, int) {
 		case r := <-s.events:
 			if r.err != nil {
 				if !errors.Is(r.err, io.EOF) {
-					s.t.Fatalf("event stream ended with %v after %q", r.err, rest)
+					s.t.Fatalf("event stream ended with %.300v (%s)", r.err, summary(rest))
 				}
 				err := s.cmd.Wait()
 				var exit *exec.ExitError
@@ -174,7 +175,7 @@ func (s *session) finish() ([]Event, int) {
 			}
 			rest = append(rest, r.ev)
 		case <-time.After(eventTimeout):
-			s.t.Fatalf("the driver did not end within %v (seen %q)", eventTimeout, rest)
+			s.t.Fatalf("the driver did not end within %v (%s)", eventTimeout, summary(rest))
 		}
 	}
 }
@@ -183,12 +184,21 @@ func (s *session) finish() ([]Event, int) {
 // output into writes is not part of the contract, their order is.
 func merge(evs []Event) []Event {
 	var out []Event
-	for _, ev := range evs {
-		if n := len(out); n > 0 && (ev.Type == TypeStdout || ev.Type == TypeStderr) && out[n-1].Type == ev.Type {
-			out[n-1].Data += ev.Data
+	var run strings.Builder // the current run's text, joined once: += would be quadratic
+	for i, ev := range evs {
+		output := ev.Type == TypeStdout || ev.Type == TypeStderr
+		if output && i > 0 && evs[i-1].Type == ev.Type {
+			run.WriteString(ev.Data)
 			continue
 		}
+		if n := len(out); n > 0 && run.Len() > 0 {
+			out[n-1].Data += run.String()
+			run.Reset()
+		}
 		out = append(out, ev)
+	}
+	if n := len(out); n > 0 && run.Len() > 0 {
+		out[n-1].Data += run.String()
 	}
 	return out
 }
@@ -199,6 +209,16 @@ func text(evs []Event, typ string) string {
 		if ev.Type == typ {
 			b.WriteString(ev.Data)
 		}
+	}
+	return b.String()
+}
+
+// summary describes events for a failure message without flooding it.
+func summary(evs []Event) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d events", len(evs))
+	for _, ev := range evs[max(0, len(evs)-5):] {
+		fmt.Fprintf(&b, "; %s %.80q %q", ev.Type, ev.Data, ev.Prompt)
 	}
 	return b.String()
 }
