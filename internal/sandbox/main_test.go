@@ -42,7 +42,7 @@ func modes(t *testing.T) []mode {
 }
 
 // newSandbox probes a sandbox with its own cgroup subtree for this test.
-func newSandbox(t *testing.T, cfg Config) *Sandbox {
+func newSandbox(t testing.TB, cfg Config) *Sandbox {
 	t.Helper()
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 	cfg.CgroupName = "pythonide-test-" + strconv.Itoa(os.Getpid()) + "-" + name
@@ -64,7 +64,7 @@ type world struct {
 	root, home string
 }
 
-func newWorld(t *testing.T, uid int) world {
+func newWorld(t testing.TB, uid int) world {
 	t.Helper()
 	root, err := os.MkdirTemp("", "sandbox-test-")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -261,13 +262,29 @@ func (p *Process) Freeze() error { return p.freeze(true) }
 func (p *Process) Thaw() error { return p.freeze(false) }
 
 func (p *Process) freeze(on bool) error {
+	// Freezing is asynchronous; return once it has taken effect.
 	switch {
 	case p.g == nil:
 		return errors.New("sandbox: freezing needs cgroups")
 	case p.g.v2 != "" && exists(filepath.Join(p.g.v2, "cgroup.freeze")):
-		return writeFile(p.g.v2, "cgroup.freeze", map[bool]string{true: "1", false: "0"}[on])
+		want := map[bool]int64{true: 1, false: 0}[on]
+		if err := writeFile(p.g.v2, "cgroup.freeze", strconv.FormatInt(want, 10)); err != nil {
+			return err
+		}
+		if !waitUntil(func() bool { return fieldValue(filepath.Join(p.g.v2, "cgroup.events"), "frozen") == want }) {
+			return errors.New("sandbox: freezer did not settle")
+		}
+		return nil
 	case p.g.v1["freezer"] != "":
-		return writeFile(p.g.v1["freezer"], "freezer.state", map[bool]string{true: "FROZEN", false: "THAWED"}[on])
+		d := p.g.v1["freezer"]
+		want := map[bool]string{true: "FROZEN", false: "THAWED"}[on]
+		if err := writeFile(d, "freezer.state", want); err != nil {
+			return err
+		}
+		if !waitUntil(func() bool { return strings.TrimSpace(readString(filepath.Join(d, "freezer.state"))) == want }) {
+			return errors.New("sandbox: freezer did not settle")
+		}
+		return nil
 	}
 	return errors.New("sandbox: no freezer")
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestProbeReportsLayers(t *testing.T) {
@@ -106,7 +107,9 @@ func TestMemoryBomb(t *testing.T) {
 func TestMemoryRlimitWithoutCgroup(t *testing.T) {
 	// The rlimit fallback used where no memory cgroup exists.
 	s := newSandbox(t, Config{})
+	real := s.cg
 	s.cg = &cgroups{v1: map[string]string{}}
+	t.Cleanup(func() { s.cg = real }) // runs before Close removes the subtree
 	w := newWorld(t, s.cfg.UID)
 	e, out := run(t, s, w.spec("datalimit", "-c", "x = 'a' * (200 * 1024 * 1024)"))
 	if e.Reason != ReasonError || !strings.Contains(out, "MemoryError") {
@@ -437,4 +440,67 @@ func TestUsage(t *testing.T) {
 	}
 	p.Kill()
 	p.Wait()
+}
+
+func TestStartRefusesBadSpecs(t *testing.T) {
+	s := newSandbox(t, Config{})
+	w := newWorld(t, s.cfg.UID)
+	cases := map[string]func(*Spec){
+		"id with slash":     func(sp *Spec) { sp.ID = "../escape" },
+		"relative home":     func(sp *Spec) { sp.Home = "home" },
+		"unclean read-only": func(sp *Spec) { sp.ReadOnly = []string{"/usr/../etc"} },
+	}
+	for name, mutate := range cases {
+		spec := w.spec("bad", "-c", "pass")
+		mutate(&spec)
+		if p, err := s.Start(spec); err == nil {
+			p.Kill()
+			p.Wait()
+			t.Errorf("%s: Start accepted it", name)
+		}
+	}
+	// The same id twice at once would share a cgroup.
+	p, lines := startLines(t, s, w.spec("twice", "-c", "print('up', flush=True)\nimport time\ntime.sleep(1000)"))
+	<-lines
+	if q, err := s.Start(w.spec("twice", "-c", "pass")); err == nil {
+		q.Wait()
+		t.Errorf("a second process with a running id was started")
+	}
+	p.Kill()
+	p.Wait()
+}
+
+func TestFreezeThaw(t *testing.T) {
+	s := newSandbox(t, Config{})
+	if s.cg.mode() == "none" {
+		t.Skip("no cgroups (layer: cgroup freezer)")
+	}
+	w := newWorld(t, s.cfg.UID)
+	p, lines := startLines(t, s, w.spec("freeze", "-c", "import time\nwhile True:\n    print('tick', flush=True)\n    time.sleep(0.02)"))
+	<-lines
+	if err := p.Freeze(); err != nil {
+		t.Fatalf("Freeze: %v", err)
+	}
+	// A frozen tree uses no CPU at all: the counter must not move.
+	_, cpu1, err := p.Usage()
+	time.Sleep(300 * time.Millisecond)
+	_, cpu2, err2 := p.Usage()
+	if err != nil || err2 != nil || cpu2 != cpu1 {
+		t.Errorf("CPU moved while frozen: %v -> %v (%v, %v)", cpu1, cpu2, err, err2)
+	}
+	for len(lines) > 0 { // lines written before the freeze
+		<-lines
+	}
+	if err := p.Thaw(); err != nil {
+		t.Fatalf("Thaw: %v", err)
+	}
+	select {
+	case <-lines:
+	case <-time.After(10 * time.Second):
+		t.Errorf("no output after Thaw")
+	}
+	p.Kill()
+	if e := p.Wait(); e.Reason != ReasonKilled {
+		t.Errorf("exit %+v", e)
+	}
 }
