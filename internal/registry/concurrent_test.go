@@ -98,9 +98,14 @@ func hammer(t *testing.T, l Limits) map[error]int64 {
 		}
 	}()
 
-	var wg sync.WaitGroup
+	// Workers keep what they hold until all have finished their steps: a
+	// worker that got the CPU first must not clean up before the others
+	// start, or the load would never build up to the limits.
+	var wg, stepped sync.WaitGroup
+	allStepped := make(chan struct{})
 	for w := range workers {
 		wg.Add(1)
+		stepped.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 42))
@@ -163,6 +168,8 @@ func hammer(t *testing.T, l Limits) map[error]int64 {
 					_ = r.ByOwner(user)
 				}
 			}
+			stepped.Done()
+			<-allStepped
 			for _, id := range mine {
 				r.Remove(id)
 			}
@@ -171,6 +178,8 @@ func hammer(t *testing.T, l Limits) map[error]int64 {
 			}
 		}()
 	}
+	stepped.Wait()
+	close(allStepped)
 	wg.Wait()
 	close(stop)
 	side.Wait()

@@ -19,36 +19,47 @@ func (r *Registry) Get(id string) (Process, bool) {
 // Snapshot returns every process, sorted by owner, then admission time.
 func (r *Registry) Snapshot() []Process {
 	r.mu.Lock()
-	now := r.clock.Now()
-	out := make([]Process, 0, len(r.procs))
+	defer r.mu.Unlock()
+	ps := make([]*proc, 0, len(r.procs))
 	for _, p := range r.procs {
-		out = append(out, p.snapshot(now, r.connected(p.owner)))
+		ps = append(ps, p)
 	}
-	r.mu.Unlock()
-	sortProcesses(out)
-	return out
+	return r.snapshots(ps)
 }
 
 // ByOwner returns owner's processes, sorted by admission time.
 func (r *Registry) ByOwner(owner string) []Process {
 	r.mu.Lock()
-	now := r.clock.Now()
-	var out []Process
-	if o := r.owners[owner]; o != nil {
-		out = make([]Process, 0, len(o.procs))
-		for _, p := range o.procs {
-			out = append(out, p.snapshot(now, o.conns > 0))
-		}
+	defer r.mu.Unlock()
+	o := r.owners[owner]
+	if o == nil {
+		return nil
 	}
-	r.mu.Unlock()
-	sortProcesses(out)
-	return out
+	ps := make([]*proc, 0, len(o.procs))
+	for _, p := range o.procs {
+		ps = append(ps, p)
+	}
+	return r.snapshots(ps)
 }
 
-func sortProcesses(ps []Process) {
-	slices.SortFunc(ps, func(a, b Process) int {
-		return cmp.Or(cmp.Compare(a.Owner, b.Owner), a.AdmittedAt.Compare(b.AdmittedAt), cmp.Compare(a.ID, b.ID))
+// snapshots sorts ps (pointers, so sorting moves 8 bytes, not a Process)
+// and copies them out. The caller holds r.mu.
+func (r *Registry) snapshots(ps []*proc) []Process {
+	slices.SortFunc(ps, func(a, b *proc) int {
+		if c := cmp.Compare(a.owner, b.owner); c != 0 {
+			return c
+		}
+		if c := a.admittedAt.Compare(b.admittedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
 	})
+	now := r.clock.Now()
+	out := make([]Process, len(ps))
+	for i, p := range ps {
+		out[i] = p.snapshot(now, r.connected(p.owner))
+	}
+	return out
 }
 
 // Stats is the registry's load, for /health, metrics and graceful
