@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Nothing a program writes through sys.stdout or sys.stderr, text or bytes,
@@ -123,5 +124,51 @@ print("open figures:", plt.get_fignums())
 	saved, err := os.ReadFile(filepath.Join(s.cmd.Dir, "saved.png"))
 	if err != nil || !bytes.HasPrefix(saved, pngSignature) {
 		t.Errorf("savefig: %v, starts %q", err, saved[:min(len(saved), 8)])
+	}
+}
+
+// When the server stops reading events, a program that keeps printing ends
+// (status 120) instead of spinning on a dead pipe.
+func TestDriverEndsWhenEventsAreClosed(t *testing.T) {
+	needPython(t)
+	driver, err := Install(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "main.py")
+	if err := os.WriteFile(script, []byte("while True:\n    print('spam')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	evR, evW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inW.Close()
+	cmd := exec.Command(python, Args(driver, script)...)
+	cmd.Env = Env()
+	cmd.ExtraFiles = []*os.File{evW, inR}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	evW.Close()
+	inR.Close()
+	if _, err := NewReader(evR, 0).Next(); err != nil { // it is running and printing
+		t.Fatal(err)
+	}
+	evR.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if code := cmd.ProcessState.ExitCode(); code != 120 {
+			t.Errorf("exit %d (%v), want 120", code, err)
+		}
+	case <-time.After(eventTimeout):
+		cmd.Process.Kill()
+		t.Fatal("the driver kept running with nobody reading its events")
 	}
 }

@@ -37,6 +37,7 @@ func TestREPLMultiLineBlocks(t *testing.T) {
 		{"pasted without the closing blank line", "for i in range(2):\n    print(i)\nprint('done')\n", "0\n1\ndone\n"},
 		{"try/except/finally", "try:\n    1/0\nexcept ZeroDivisionError:\n    print('caught')\nfinally:\n    print('finally')\n\n", "caught\nfinally\n"},
 		{"decorator", "import functools\n@functools.lru_cache\ndef one():\n    return 1\n\none()\n", "1\n"},
+		{"comment at column 0 inside a block", "for i in range(2):\n    x = i\n# a comment\n    print(x)\n\n", "0\n1\n"},
 		{"open bracket", "xs = [\n1,\n2,\n]\nsum(xs)\n", "3\n"},
 	}
 	for _, tc := range tests {

@@ -25,7 +25,8 @@ EVENTS_FD, COMMANDS_FD = 3, 4
 # parent cannot tear a frame. Figures are bigger and rely on the lock alone.
 PIPE_BUF = 4096
 CHUNK = 2048  # characters of output tried per frame, halved until it fits
-CONTINUES_BLOCK = ("else", "elif", "except", "finally")
+# Unindented lines that do not end an indented block in the REPL.
+INSIDE_BLOCK = ("else", "elif", "except", "finally", "#")
 
 channel = None  # set by main(); the matplotlib backend sends figures through it
 
@@ -181,7 +182,7 @@ class Console(code.InteractiveConsole):
         # A block pasted without its closing blank line would be a SyntaxError at
         # the first unindented line; close the block first when it is complete.
         if (self.buffer and line[:1] not in ("", " ", "\t")
-                and not line.startswith(CONTINUES_BLOCK) and self._complete()):
+                and not line.startswith(INSIDE_BLOCK) and self._complete()):
             super().push("")
         return super().push(line)
 
