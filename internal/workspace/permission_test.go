@@ -283,3 +283,27 @@ func TestProfessorMayDoEverything(t *testing.T) {
 	_, err = f.write(prof, "Local/x.py", "x", "")
 	wantCode(t, err, apierror.Forbidden, http.StatusForbidden)
 }
+
+func TestRunnable(t *testing.T) {
+	f := newFixture(t, Options{})
+	alice := Actor{Username: "alice"}
+	prof := Actor{Username: "prof", Professor: true}
+	f.put("Local/alice/hw.py", "print(1)")
+	f.put("Local/alice/notes.txt", "x")
+	f.symlink("../bob/secret.py", "Local/alice/link.py")
+	r, err := f.ws.Runnable(alice, "Local/alice/hw.py")
+	if err != nil || r.File != f.host("Local/alice/hw.py") || r.Scope != f.ws.HomePath("alice") || r.InHome != "alice" {
+		t.Fatalf("own file: %+v %v", r, err)
+	}
+	if r, err := f.ws.Runnable(alice, course+"/week1.py"); err != nil || r.Scope != f.host(course) || r.InHome != "" {
+		t.Fatalf("course file: %+v %v", r, err)
+	}
+	for _, p := range []string{"Local/bob/secret.py", "Local/alice/notes.txt", "Local/alice", "Local/alice/none.py", "", "Local", "Local/alice/link.py", "Local/alice/../bob/secret.py"} {
+		if _, err := f.ws.Runnable(alice, p); err == nil {
+			t.Errorf("alice may run %q", p)
+		}
+	}
+	if r, err := f.ws.Runnable(prof, "Local/bob/secret.py"); err != nil || r.InHome != "bob" {
+		t.Fatalf("professor runs bob's file: %+v %v", r, err)
+	}
+}
