@@ -3,6 +3,8 @@ package workspace
 import (
 	"bytes"
 	"net/http"
+	"os"
+	"syscall"
 	"testing"
 
 	"github.com/pythonide/pythonide/internal/apierror"
@@ -305,5 +307,40 @@ func TestRunnable(t *testing.T) {
 	}
 	if r, err := f.ws.Runnable(prof, "Local/bob/secret.py"); err != nil || r.InHome != "bob" {
 		t.Fatalf("professor runs bob's file: %+v %v", r, err)
+	}
+}
+
+func TestAdoptHomes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing file owners needs root")
+	}
+	f := newFixture(t, Options{})
+	f.symlink("/etc/passwd", "Local/alice/link")
+	ws, err := Open(f.dir, Options{HomeUID: 4242, HomeGID: 4343})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	n, err := ws.AdoptHomes()
+	if err != nil || n == 0 {
+		t.Fatalf("adopt: %d %v", n, err)
+	}
+	for _, p := range []string{"Local/alice", "Local/alice/welcome.py", "Local/bob/sub/more.py", "Local/alice/link"} {
+		fi, err := os.Lstat(f.host(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 4242 || st.Gid != 4343 {
+			t.Errorf("%s owned by %d:%d", p, st.Uid, st.Gid)
+		}
+	}
+	if fi, _ := os.Stat("/etc/passwd"); fi.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Fatal("a link was followed out of the home")
+	}
+	if fi, _ := os.Lstat(f.host(course)); fi.Sys().(*syscall.Stat_t).Uid == 4242 {
+		t.Error("a course folder was given away")
+	}
+	if n, err := ws.AdoptHomes(); err != nil || n != 0 {
+		t.Fatalf("second adopt changed %d (%v)", n, err)
 	}
 }
