@@ -19,12 +19,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pythonide/pythonide/internal/sandbox"
 )
 
 // TestMain lets the test binary stand in for the pythonide binary: run with
 // PYTHONIDE_TEST_MAIN=1 it is the real command, so these tests drive the
 // very code that ships, as separate processes that can be killed.
 func TestMain(m *testing.M) {
+	sandbox.RunHelperIfRequested()
 	if os.Getenv("PYTHONIDE_TEST_MAIN") == "1" {
 		main()
 		return

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -53,12 +54,19 @@ func serve(ctx context.Context, env Env, args []string) error {
 		LoginPerUser: c.LoginPerUser, LoginPerAddr: c.LoginPerAddr, LoginWindow: c.LoginWindow,
 	}, log)
 	bg, cancelBg := context.WithCancel(context.Background())
-	flushed := make(chan struct{})
-	go func() { sessions.Run(bg, c.ActivityFlush); close(flushed) }()
-	defer func() { cancelBg(); <-flushed }()
+	var background sync.WaitGroup
+	goBackground := func(f func()) { background.Add(1); go func() { defer background.Done(); f() }() }
+	defer func() { cancelBg(); background.Wait() }()
+	goBackground(func() { sessions.Run(bg, c.ActivityFlush) })
+
+	run, sb, err := startRunner(ctx, c, st, ws, log, goBackground, bg)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
 
 	srv := web.New(web.Deps{
-		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log,
+		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run,
 		Roster: &roster.Roster{Store: st, Workspace: ws, EndSessions: func(ctx context.Context, u string) error {
 			return sessions.EndUserSessions(ctx, u, "")
 		}},
@@ -87,6 +95,11 @@ func serve(ctx context.Context, env Env, args []string) error {
 	log.Info("shutting down", "timeout", c.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
+	// Students' programs first, so each student is told (reason shutdown)
+	// while the connections are still open.
+	if err := run.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -103,7 +116,13 @@ func openData(ctx context.Context, c *config.Config) (*store.Store, *workspace.W
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot open the database: %w", err)
 	}
-	ws, err := workspace.Open(c.WorkspaceRoot(), workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes})
+	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes}
+	if os.Geteuid() == 0 {
+		// Students' programs run as the sandbox uid and must be able to
+		// write their own home.
+		wopts.HomeUID, wopts.HomeGID = c.SandboxUID, c.SandboxUID
+	}
+	ws, err := workspace.Open(c.WorkspaceRoot(), wopts)
 	if err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("cannot open the workspace: %w", err)

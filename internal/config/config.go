@@ -44,6 +44,30 @@ type Config struct {
 	MaxFileBytes int64
 	QuotaBytes   int64
 
+	// Running programs (see docs/processes.md)
+	Python          string
+	AllowUnconfined bool
+	SandboxUID      int
+	CgroupName      string
+	MaxActiveUsers  int
+	MaxProcsPerUser int
+	MaxProcs        int
+	MemoryPerProc   int64
+	MemoryTotal     int64
+	WallClock       time.Duration
+	CPUSeconds      int
+	MaxThreads      int
+	IdleTimeout     time.Duration
+	InputTimeout    time.Duration
+	AbandonGrace    time.Duration
+	SweepInterval   time.Duration
+	OutputBytes     int64
+	OutputRate      int64
+
+	// WebSocket
+	WSMaxMessageBytes int64
+	WSMessagesPerMin  int
+
 	// Logging
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // text | json
@@ -68,6 +92,27 @@ func Defaults() *Config {
 		QuotaBytes:      100 << 20,
 		LogLevel:        "info",
 		LogFormat:       "text",
+
+		Python:          "/usr/bin/python3",
+		SandboxUID:      65534,
+		CgroupName:      "pythonide",
+		MaxActiveUsers:  38,
+		MaxProcsPerUser: 3,
+		MaxProcs:        114,
+		MemoryPerProc:   50 << 20,
+		MemoryTotal:     3 << 30,
+		WallClock:       300 * time.Second,
+		CPUSeconds:      600,
+		MaxThreads:      32,
+		IdleTimeout:     30 * time.Minute,
+		InputTimeout:    10 * time.Minute,
+		AbandonGrace:    60 * time.Second,
+		SweepInterval:   30 * time.Second,
+		OutputBytes:     2 << 20,
+		OutputRate:      256 << 10,
+
+		WSMaxMessageBytes: 256 << 10,
+		WSMessagesPerMin:  1200,
 	}
 }
 
@@ -180,9 +225,23 @@ func (c *Config) Validate() error {
 	default:
 		bad("--log-format %q: want text or json", c.LogFormat)
 	}
+	if !filepath.IsAbs(c.Python) {
+		bad("--python %q: give the interpreter's absolute path, e.g. /usr/bin/python3", c.Python)
+	}
+	if c.MemoryPerProc > c.MemoryTotal {
+		bad("--memory-per-process must not exceed --memory-total")
+	}
+	if c.SweepInterval < 100*time.Millisecond {
+		bad("--sweep-interval must be at least 100ms")
+	}
 	positive := map[string]int64{
 		"--max-file-bytes": c.MaxFileBytes, "--quota-bytes": c.QuotaBytes, "--max-json-bytes": c.MaxJSONBytes,
 		"--login-per-user": int64(c.LoginPerUser), "--login-per-addr": int64(c.LoginPerAddr),
+		"--max-users": int64(c.MaxActiveUsers), "--max-processes-per-user": int64(c.MaxProcsPerUser),
+		"--max-processes": int64(c.MaxProcs), "--memory-per-process": c.MemoryPerProc, "--memory-total": c.MemoryTotal,
+		"--cpu-seconds": int64(c.CPUSeconds), "--max-threads": int64(c.MaxThreads), "--output-bytes": c.OutputBytes,
+		"--output-rate": c.OutputRate, "--ws-max-message-bytes": c.WSMaxMessageBytes, "--ws-messages-per-minute": int64(c.WSMessagesPerMin),
+		"--sandbox-uid": int64(c.SandboxUID),
 	}
 	for name, v := range positive {
 		if v <= 0 {
@@ -192,6 +251,8 @@ func (c *Config) Validate() error {
 	durations := map[string]time.Duration{
 		"--session-ttl": c.SessionTTL, "--activity-flush": c.ActivityFlush,
 		"--login-window": c.LoginWindow, "--shutdown-timeout": c.ShutdownTimeout,
+		"--wall-clock": c.WallClock, "--idle-timeout": c.IdleTimeout, "--input-timeout": c.InputTimeout,
+		"--abandon-grace": c.AbandonGrace,
 	}
 	for name, d := range durations {
 		if d <= 0 {

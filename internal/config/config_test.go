@@ -117,3 +117,24 @@ func TestListFlags(t *testing.T) {
 		t.Fatalf("got %v", c.PublicOrigins)
 	}
 }
+
+func TestByteSizes(t *testing.T) {
+	c, _, err := load(t, []string{"--memory-per-process", "64MiB", "--memory-total", "2G", "--quota-bytes", "1048576", "--output-bytes", "512 KB"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MemoryPerProc != 64<<20 || c.MemoryTotal != 2<<30 || c.QuotaBytes != 1<<20 || c.OutputBytes != 512<<10 {
+		t.Fatalf("sizes: %d %d %d %d", c.MemoryPerProc, c.MemoryTotal, c.QuotaBytes, c.OutputBytes)
+	}
+	for _, bad := range []string{"lots", "-5", "5T", "99999999999G"} {
+		if _, _, err := load(t, []string{"--memory-total", bad}, nil); err == nil {
+			t.Errorf("size %q accepted", bad)
+		}
+	}
+	if _, _, err := load(t, []string{"--memory-per-process", "4G", "--memory-total", "3G"}, nil); err == nil {
+		t.Error("per-process memory over the total accepted")
+	}
+	if _, _, err := load(t, []string{"--python", "python3"}, nil); err == nil {
+		t.Error("relative interpreter accepted")
+	}
+}

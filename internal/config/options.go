@@ -2,6 +2,8 @@ package config
 
 import (
 	"flag"
+	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -61,10 +63,70 @@ var options = []option{
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long SIGTERM waits for requests and programs to finish")
 	}},
 	{name: "max-file-bytes", bind: func(fs *flag.FlagSet, c *Config) {
-		fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", c.MaxFileBytes, "largest file a user may save or upload")
+		fs.Var(byteSize{&c.MaxFileBytes}, "max-file-bytes", "largest file a user may save or upload (e.g. 10MiB)")
 	}},
 	{name: "quota-bytes", bind: func(fs *flag.FlagSet, c *Config) {
-		fs.Int64Var(&c.QuotaBytes, "quota-bytes", c.QuotaBytes, "disk quota of each student's home")
+		fs.Var(byteSize{&c.QuotaBytes}, "quota-bytes", "disk quota of each student's home (e.g. 100MiB)")
+	}},
+	{name: "python", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.Python, "python", c.Python, "absolute path of the Python interpreter students' programs run with")
+	}},
+	{name: "allow-unconfined", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.BoolVar(&c.AllowUnconfined, "allow-unconfined", c.AllowUnconfined, "run students' programs even where no file isolation is available (unsafe; logged loudly)")
+	}},
+	{name: "sandbox-uid", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.SandboxUID, "sandbox-uid", c.SandboxUID, "unprivileged uid (and gid) students' programs run as when the server runs as root")
+	}},
+	{name: "cgroup-name", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.CgroupName, "cgroup-name", c.CgroupName, "name of this instance's cgroup subtree (unique per instance on one host)")
+	}},
+	{name: "max-users", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.MaxActiveUsers, "max-users", c.MaxActiveUsers, "users who may have programs running at once")
+	}},
+	{name: "max-processes-per-user", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.MaxProcsPerUser, "max-processes-per-user", c.MaxProcsPerUser, "programs one user may run at once")
+	}},
+	{name: "max-processes", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.MaxProcs, "max-processes", c.MaxProcs, "programs the server runs at once")
+	}},
+	{name: "memory-per-process", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Var(byteSize{&c.MemoryPerProc}, "memory-per-process", "memory one program may use (e.g. 50MiB)")
+	}},
+	{name: "memory-total", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Var(byteSize{&c.MemoryTotal}, "memory-total", "memory all students' programs may use together (e.g. 3GiB)")
+	}},
+	{name: "wall-clock", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.WallClock, "wall-clock", c.WallClock, "running time a program gets (time waiting for input does not count)")
+	}},
+	{name: "cpu-seconds", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.CPUSeconds, "cpu-seconds", c.CPUSeconds, "processor time a program gets (a backstop behind --wall-clock)")
+	}},
+	{name: "max-threads", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.MaxThreads, "max-threads", c.MaxThreads, "processes and threads one program may have (stops fork bombs)")
+	}},
+	{name: "idle-timeout", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "a program (or REPL) doing nothing this long is stopped")
+	}},
+	{name: "input-timeout", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.InputTimeout, "input-timeout", c.InputTimeout, "a program waiting this long for input() is stopped")
+	}},
+	{name: "abandon-grace", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.AbandonGrace, "abandon-grace", c.AbandonGrace, "programs of a user with no open connection this long are stopped")
+	}},
+	{name: "sweep-interval", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "how often the cleanup service sweeps (at least 100ms)")
+	}},
+	{name: "output-bytes", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Var(byteSize{&c.OutputBytes}, "output-bytes", "most output one run may print")
+	}},
+	{name: "output-rate", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Var(byteSize{&c.OutputRate}, "output-rate", "sustained output per second one run may print")
+	}},
+	{name: "ws-max-message-bytes", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Var(byteSize{&c.WSMaxMessageBytes}, "ws-max-message-bytes", "largest WebSocket message from a browser")
+	}},
+	{name: "ws-messages-per-minute", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.WSMessagesPerMin, "ws-messages-per-minute", c.WSMessagesPerMin, "WebSocket messages one user may send per minute")
 	}},
 	{name: "log-level", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -81,6 +143,37 @@ func isSecret(name string) bool {
 		}
 	}
 	return false
+}
+
+// byteSize is a size flag: a number of bytes, optionally with a unit
+// (K, M, G as powers of 1024, also written KB/KiB, MB/MiB, GB/GiB).
+type byteSize struct{ dst *int64 }
+
+func (b byteSize) String() string {
+	if b.dst == nil {
+		return "0"
+	}
+	return strconv.FormatInt(*b.dst, 10)
+}
+
+func (b byteSize) Set(v string) error {
+	s := strings.ToUpper(strings.TrimSpace(v))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return fmt.Errorf("%q is not a size (e.g. 50MiB, 3GiB, 1048576)", v)
+	}
+	*b.dst = n * mult
+	return nil
 }
 
 // listValue is a comma-separated list flag; repeating the flag appends.

@@ -10,13 +10,17 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/reaper"
+	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/roster"
+	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/workspace"
 )
@@ -30,6 +34,11 @@ type rig struct {
 	st   *store.Store
 	ws   *workspace.Workspace
 	data string
+
+	server *Server
+	runner *runner.Runner // set by newRunRig
+	reg    *registry.Registry
+	sweep  *reaper.Service
 }
 
 func newRig(t *testing.T, st *store.Store, tweak func(*config.Config)) *rig {
@@ -47,7 +56,11 @@ func newRig(t *testing.T, st *store.Store, tweak func(*config.Config)) *rig {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ws, err := workspace.Open(filepath.Join(c.DataDir, "ide"), workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes})
+	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes}
+	if os.Geteuid() == 0 { // as serve does: homes belong to the uid programs run as
+		wopts.HomeUID, wopts.HomeGID = c.SandboxUID, c.SandboxUID
+	}
+	ws, err := workspace.Open(filepath.Join(c.DataDir, "ide"), wopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +72,7 @@ func newRig(t *testing.T, st *store.Store, tweak func(*config.Config)) *rig {
 	s := New(Deps{Config: c, Store: st, Workspace: ws, Auth: m, Roster: ros, Log: log})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &rig{t: t, srv: srv, cfg: c, st: st, ws: ws, data: c.DataDir}
+	return &rig{t: t, srv: srv, cfg: c, st: st, ws: ws, data: c.DataDir, server: s}
 }
 
 // user creates an account directly through the roster.

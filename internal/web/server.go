@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/roster"
+	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/workspace"
 )
@@ -23,6 +25,7 @@ type Deps struct {
 	Workspace *workspace.Workspace
 	Auth      *auth.Manager
 	Roster    *roster.Roster
+	Runner    *runner.Runner // nil: running programs is not offered
 	Log       *slog.Logger
 	// Observe, when set, is told of every finished request (metrics).
 	Observe func(r *http.Request, status int, took time.Duration)
@@ -35,6 +38,9 @@ type Server struct {
 	ws      *workspace.Workspace
 	auth    *auth.Manager
 	roster  *roster.Roster
+	runner  *runner.Runner
+	wsRate  *auth.Throttle
+	wsOpen  atomic.Int64
 	log     *slog.Logger
 	proxies []*net.IPNet
 	observe func(r *http.Request, status int, took time.Duration)
@@ -43,7 +49,8 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(d Deps) *Server {
-	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, log: d.Log, observe: d.Observe, started: time.Now()}
+	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, runner: d.Runner, log: d.Log, observe: d.Observe, started: time.Now()}
+	s.wsRate = auth.NewThrottle(d.Config.WSMessagesPerMin, time.Minute, time.Now)
 	for _, c := range d.Config.TrustedProxies {
 		if _, n, err := net.ParseCIDR(c); err == nil {
 			s.proxies = append(s.proxies, n)
@@ -81,6 +88,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/admin/users/{username}/password", s.professor(s.resetPassword))
 	mux.Handle("GET /api/admin/sessions", s.professor(s.listSessions))
 	mux.Handle("POST /api/admin/distribute", s.professor(s.distribute))
+
+	mux.Handle("GET /api/admin/processes", s.professor(s.listProcesses))
+	mux.Handle("DELETE /api/admin/processes/{id}", s.professor(s.stopProcess))
+
+	mux.Handle("GET /ws", s.authed(s.websocket))
 
 	mux.HandleFunc("/api/", s.apiNotFound)
 	mux.HandleFunc("GET /{$}", s.index)

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/interp"
+	"github.com/pythonide/pythonide/internal/reaper"
+	"github.com/pythonide/pythonide/internal/registry"
+	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/sandbox"
+	"github.com/pythonide/pythonide/internal/store"
+	"github.com/pythonide/pythonide/internal/workspace"
+)
+
+// startRunner builds the process side in order: sandbox (probed, leftovers
+// of a previous instance reaped), the interpreter driver, the registry, the
+// runner, session tracking, and the cleanup service.
+func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *workspace.Workspace, log *slog.Logger,
+	goBackground func(func()), bg context.Context) (*runner.Runner, *sandbox.Sandbox, error) {
+	sb, err := sandbox.Probe(ctx, sandbox.Config{
+		Python: c.Python, MemoryBytes: c.MemoryPerProc, TotalMemory: c.MemoryTotal,
+		CPUSeconds: c.CPUSeconds, MaxProcs: c.MaxThreads, MaxFileBytes: c.MaxFileBytes,
+		UID: c.SandboxUID, GID: c.SandboxUID, AllowUnconfined: c.AllowUnconfined, CgroupName: c.CgroupName,
+	}, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if n, err := sb.ReapLeftovers(ctx); err != nil {
+		log.Warn("reaping programs left by a previous server failed", "err", err)
+	} else if n > 0 {
+		log.Info("reaped programs left by a previous server", "killed", n)
+	}
+	if n, err := ws.AdoptHomes(); err != nil {
+		log.Warn("giving homes to the sandbox user failed; programs may not write their files", "err", err)
+	} else if n > 0 {
+		log.Info("gave files in homes to the sandbox user", "changed", n)
+	}
+	driverDir := filepath.Join(c.DataDir, "runtime", "driver")
+	driver, err := interp.Install(driverDir)
+	if err != nil {
+		sb.Close()
+		return nil, nil, fmt.Errorf("installing the Python driver: %w", err)
+	}
+	driverDir, _ = filepath.Abs(driverDir)
+	driver, _ = filepath.Abs(driver)
+	reg, err := registry.New(registry.Limits{
+		MaxActiveUsers: c.MaxActiveUsers, MaxPerUser: c.MaxProcsPerUser, MaxTotal: c.MaxProcs,
+		MemoryPerProc: c.MemoryPerProc, MemoryTotal: c.MemoryTotal,
+		WallClock: c.WallClock, IdleTimeout: c.IdleTimeout, InputTimeout: c.InputTimeout,
+		AbandonGrace: c.AbandonGrace, StartTimeout: 30 * time.Second,
+	}, registry.SystemClock{})
+	if err != nil {
+		sb.Close()
+		return nil, nil, err
+	}
+	tracker := reaper.NewTracker(reg, st, log)
+	run := runner.New(reg, sb, ws, runner.Options{
+		DriverDir: driverDir, DriverPath: driver, OutputBytes: c.OutputBytes, OutputRate: c.OutputRate,
+	}, log, tracker.Changed)
+	cleanup := reaper.New(reg, run, c.SweepInterval, log)
+	cleanup.Swept = func([]registry.Decision) { tracker.MarkAll() }
+	goBackground(func() { cleanup.Run(bg) })
+	goBackground(func() { tracker.Run(bg, time.Second) })
+	log.Info("programs run confined", "layers", sb.Layers().String(), "python", c.Python,
+		"memory_per_process", c.MemoryPerProc, "max_processes", c.MaxProcs, "sweep", c.SweepInterval)
+	return run, sb, nil
+}

@@ -1,0 +1,44 @@
+package runner
+
+// Message is one server → client WebSocket message of the public API
+// ("Running code"). Seq numbers a process's messages from 1, so a client
+// that re-attaches can ask only for what it missed.
+type Message struct {
+	Type    string  `json:"type"`
+	ID      string  `json:"id,omitempty"`
+	Seq     uint64  `json:"seq,omitempty"`
+	Kind    string  `json:"kind,omitempty"`
+	Data    string  `json:"data,omitempty"`
+	Prompt  *string `json:"prompt,omitempty"`
+	Mime    string  `json:"mime,omitempty"`
+	Code    any     `json:"code,omitempty"` // exit: the status (int); error: the error code (string)
+	Reason  string  `json:"reason,omitempty"`
+	Message string  `json:"message,omitempty"`
+}
+
+// Message types sent to the client.
+const (
+	MsgStarted      = "started"
+	MsgStdout       = "stdout"
+	MsgStderr       = "stderr"
+	MsgInputRequest = "input_request"
+	MsgREPLReady    = "repl_ready"
+	MsgFigure       = "figure"
+	MsgExit         = "exit"
+	MsgError        = "error"
+)
+
+// Sink receives a process's messages: a WebSocket connection. Send must
+// never block; it returns false when the connection cannot keep up, and the
+// connection is then closed by its owner (the client re-attaches and is sent
+// what it missed from the replay buffer).
+type Sink interface {
+	Send(m Message) bool
+}
+
+func strptr(s string) *string { return &s }
+
+// size is what a message costs in the replay buffer.
+func (m *Message) size() int {
+	return len(m.Data) + len(m.Message) + 64
+}

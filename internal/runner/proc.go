@@ -1,0 +1,384 @@
+package runner
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/interp"
+	"github.com/pythonide/pythonide/internal/registry"
+	"github.com/pythonide/pythonide/internal/sandbox"
+	"github.com/pythonide/pythonide/internal/workspace"
+)
+
+// chunk is the most text merged into one stdout/stderr message.
+const chunk = 32 << 10
+
+// proc is one running program and the goroutines that serve it.
+type proc struct {
+	r        *Runner
+	id       string // registry id
+	owner    string
+	user     User
+	clientID string
+	path     string
+	kind     registry.Kind
+	stream   *stream
+
+	events chan interp.Event // from the driver (fd 3) and the raw fds 1 and 2
+	lines  chan string       // lines for the driver (fd 4)
+	ended  chan struct{}     // closed when the process is gone and its exit sent
+
+	mu      sync.Mutex
+	sp      *sandbox.Process
+	reason  registry.Reason // set when the server decides to end it
+	message string
+}
+
+func newProc(r *Runner, id string, u User, clientID, path string, kind registry.Kind, sink Sink) *proc {
+	p := &proc{r: r, id: id, owner: u.Name, user: u, clientID: clientID, path: path, kind: kind,
+		events: make(chan interp.Event, 64), lines: make(chan string, 16), ended: make(chan struct{})}
+	p.stream = newStream(r.opts.ReplayBytes, sink, nil)
+	return p
+}
+
+// stop ends the process for reason (the first reason given wins). Safe to
+// call at any time, any number of times, before or after the spawn.
+func (p *proc) stop(reason registry.Reason, message string) {
+	p.mu.Lock()
+	if p.reason == "" {
+		p.reason, p.message = reason, message
+	}
+	sp := p.sp
+	p.mu.Unlock()
+	if sp != nil {
+		if err := sp.Kill(); err != nil {
+			p.r.log.Warn("killing a student process failed", "id", p.id, "owner", p.owner, "err", err)
+		}
+	}
+}
+
+func (p *proc) stopReason() (registry.Reason, string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reason, p.message
+}
+
+// input queues a line for the program without ever blocking the caller.
+func (p *proc) input(data string) error {
+	select {
+	case p.lines <- data:
+		p.r.reg.SetState(p.id, registry.StateRunning)
+		return nil
+	case <-p.ended:
+		return errNotRunning
+	default:
+		return apierror.New(apierror.RateLimited, "Your program is not reading its input yet; wait for it to ask.")
+	}
+}
+
+func (p *proc) sample() {
+	p.mu.Lock()
+	sp := p.sp
+	p.mu.Unlock()
+	if sp == nil {
+		return
+	}
+	if mem, cpu, err := sp.Usage(); err == nil {
+		p.r.reg.Sample(p.id, mem, cpu)
+	}
+}
+
+// life spawns the process, serves it, and reports its end. It runs in its
+// own goroutine and always unregisters the process.
+func (p *proc) life(run workspace.Runnable, began time.Time) {
+	r := p.r
+	defer close(p.ended)
+	defer r.forget(p)
+	defer func() {
+		r.reg.Remove(p.id)
+		if r.changed != nil {
+			r.changed(p.owner)
+		}
+	}()
+
+	sp, evR, cmdW, err := p.spawn(run)
+	if err != nil {
+		r.log.Error("spawning a student process failed", "id", p.id, "owner", p.owner, "path", p.path, "err", err)
+		p.stream.emit(Message{Type: MsgError, ID: p.clientID, Code: string(apierror.Unavailable), Message: "Your program could not be started. Please try again."})
+		return
+	}
+	if err := r.reg.Started(p.id, sp.PID(), sp.StartTime()); err != nil {
+		// Replaced or swept between admission and spawn.
+		p.stop(registry.ReasonStopped, "")
+	}
+	p.mu.Lock()
+	p.sp = sp
+	pending := p.reason != ""
+	p.mu.Unlock()
+	if pending {
+		sp.Kill()
+	}
+	if r.opts.Observe != nil {
+		r.opts.Observe.Started(p.kind, time.Since(began))
+	}
+	if r.changed != nil {
+		r.changed(p.owner)
+	}
+	p.stream.emit(Message{Type: MsgStarted, ID: p.clientID, Kind: string(p.kind)})
+
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() { defer readers.Done(); p.readEvents(evR) }()
+	go p.feed(cmdW)
+	forwarded := make(chan struct{})
+	sourcesDone := make(chan struct{})
+	go func() { defer close(forwarded); p.forward(sourcesDone) }()
+	stopSampling := make(chan struct{})
+	go p.sampleLoop(stopSampling)
+
+	exit := sp.Wait()
+	close(stopSampling)
+	// Output already written is still relayed; a descendant that escaped
+	// the kill (only possible without cgroups) cannot hold the channel open.
+	readDone := make(chan struct{})
+	go func() { readers.Wait(); close(readDone) }()
+	select {
+	case <-readDone:
+	case <-time.After(2 * time.Second):
+		evR.Close()
+		<-readDone
+	}
+	evR.Close()
+	close(sourcesDone)
+	<-forwarded
+
+	reason, message := p.stopReason()
+	reason = exitReason(reason, exit)
+	if message == "" {
+		message = reason.Message(r.reg.Limits())
+	}
+	p.stream.emit(Message{Type: MsgExit, ID: p.clientID, Code: exit.Code, Reason: string(reason), Message: message})
+	if r.opts.Observe != nil {
+		r.opts.Observe.Ended(p.kind, reason)
+	}
+	r.log.Debug("program ended", "id", p.id, "owner", p.owner, "path", p.path, "reason", reason, "code", exit.Code, "signal", exit.Signal)
+}
+
+// exitReason combines what the server decided with what the sandbox saw:
+// a kernel-enforced limit explains an end better than the stop that came
+// after it.
+func exitReason(decided registry.Reason, exit sandbox.Exit) registry.Reason {
+	switch exit.Reason {
+	case sandbox.ReasonMemory:
+		return registry.ReasonMemoryLimit
+	case sandbox.ReasonCPU:
+		return registry.ReasonCPULimit
+	}
+	if decided != "" {
+		return decided
+	}
+	if exit.Reason == sandbox.ReasonExited {
+		return registry.ReasonExited
+	}
+	return registry.ReasonError
+}
+
+// spawn starts the sandboxed interpreter with the driver and the two
+// channel pipes: fd 3 carries events out, fd 4 carries lines in.
+func (p *proc) spawn(run workspace.Runnable) (*sandbox.Process, *os.File, *os.File, error) {
+	r := p.r
+	home := r.ws.HomePath(p.owner)
+	if home == "" {
+		return nil, nil, nil, errors.New("no home folder for " + p.owner)
+	}
+	if err := r.ws.EnsureHome(p.owner); err != nil {
+		return nil, nil, nil, err
+	}
+	courses, err := r.ws.CourseFolders()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	readOnly := append([]string{r.opts.DriverDir}, courses...)
+	dir, script := home, ""
+	if run.File != "" {
+		dir, script = filepath.Dir(run.File), run.File
+		if run.InHome != "" && run.InHome != p.owner {
+			readOnly = append(readOnly, run.Scope) // a professor running a student's file
+		}
+	}
+	evR, evW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmdR, cmdW, err := os.Pipe()
+	if err != nil {
+		evR.Close()
+		evW.Close()
+		return nil, nil, nil, err
+	}
+	sp, err := r.sb.Start(sandbox.Spec{
+		ID:         p.id,
+		Args:       interp.Args(r.opts.DriverPath, script),
+		Dir:        dir,
+		Home:       home,
+		ReadOnly:   readOnly,
+		Env:        interp.Env("HOME="+home, "MPLCONFIGDIR=/tmp/matplotlib"),
+		Stdout:     &rawWriter{p: p, typ: interp.TypeStdout},
+		Stderr:     &rawWriter{p: p, typ: interp.TypeStderr},
+		ExtraFiles: []*os.File{evW, cmdR},
+	})
+	evW.Close()
+	cmdR.Close()
+	if err != nil {
+		evR.Close()
+		cmdW.Close()
+		return nil, nil, nil, err
+	}
+	return sp, evR, cmdW, nil
+}
+
+// readEvents pumps the driver's events into p.events.
+func (p *proc) readEvents(evR *os.File) {
+	rd := interp.NewReader(evR, p.r.opts.MaxFrame)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			if errors.Is(err, interp.ErrFrameTooLarge) || errors.Is(err, interp.ErrMalformed) {
+				continue
+			}
+			return
+		}
+		select {
+		case p.events <- ev:
+		case <-p.ended:
+			return
+		}
+	}
+}
+
+// rawWriter turns bytes written straight to fd 1 or 2 (C code, child
+// processes) into events, in the same stream as the driver's.
+type rawWriter struct {
+	p   *proc
+	typ string
+}
+
+func (w *rawWriter) Write(b []byte) (int, error) {
+	select {
+	case w.p.events <- interp.Event{Type: w.typ, Data: string(b)}:
+		return len(b), nil
+	case <-w.p.ended:
+		return 0, io.ErrClosedPipe
+	}
+}
+
+// feed writes queued lines to the driver; a full pipe blocks only this goroutine.
+func (p *proc) feed(cmdW *os.File) {
+	defer cmdW.Close()
+	w := interp.NewWriter(cmdW)
+	for {
+		select {
+		case line := <-p.lines:
+			if err := w.Line(line); err != nil {
+				return
+			}
+			p.r.reg.Activity(p.id)
+		case <-p.ended:
+			return
+		}
+	}
+}
+
+func (p *proc) sampleLoop(stop <-chan struct{}) {
+	t := time.NewTicker(p.r.opts.SampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			p.sample()
+		}
+	}
+}
+
+// forward turns events into messages, merging runs of text, spending the
+// output budget, and keeping the registry's state current. It returns once
+// sourcesDone is closed and every queued event is sent.
+func (p *proc) forward(sourcesDone <-chan struct{}) {
+	budget := newOutputBudget(p.r.opts.OutputBytes, p.r.opts.OutputRate, p.r.opts.OutputBurst, time.Now())
+	over := false
+	var pending *Message
+	flush := func() {
+		if pending != nil {
+			p.stream.emit(*pending)
+			pending = nil
+		}
+	}
+	handle := func(ev interp.Event) {
+		if over {
+			return
+		}
+		if !budget.spend(len(ev.Data)+len(ev.Prompt), time.Now()) {
+			over = true
+			flush()
+			p.stop(registry.ReasonOutputLimit, "")
+			return
+		}
+		switch ev.Type {
+		case interp.TypeStdout, interp.TypeStderr:
+			p.r.reg.Activity(p.id)
+			if pending != nil && (pending.Type != ev.Type || len(pending.Data)+len(ev.Data) > chunk) {
+				flush()
+			}
+			if pending == nil {
+				pending = &Message{Type: ev.Type, ID: p.clientID}
+			}
+			pending.Data += ev.Data
+			return
+		}
+		flush()
+		switch ev.Type {
+		case interp.TypeInput:
+			p.r.reg.SetState(p.id, registry.StateWaitingInput)
+			p.stream.emit(Message{Type: MsgInputRequest, ID: p.clientID, Prompt: strptr(ev.Prompt)})
+		case interp.TypeREPLReady:
+			p.r.reg.SetState(p.id, registry.StateIdle)
+			p.stream.emit(Message{Type: MsgREPLReady, ID: p.clientID, Prompt: strptr(ev.Prompt)})
+		case interp.TypeFigure:
+			p.r.reg.Activity(p.id)
+			p.stream.emit(Message{Type: MsgFigure, ID: p.clientID, Mime: ev.Mime, Data: ev.Data})
+		}
+	}
+	for {
+		select {
+		case ev := <-p.events:
+			handle(ev)
+			// Merge whatever else is already queued before sending.
+			for more := true; more; {
+				select {
+				case ev := <-p.events:
+					handle(ev)
+				default:
+					more = false
+				}
+			}
+			flush()
+		case <-sourcesDone:
+			for {
+				select {
+				case ev := <-p.events:
+					handle(ev)
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,292 @@
+// Package runner runs students' programs: it asks the registry to admit a
+// run, has the sandbox spawn it with the interp driver inside, relays the
+// driver's events to the browser in order, feeds input, enforces the output
+// budget, and reports every end with its reason. It is the only package that
+// both holds sandboxed processes and talks to the registry about them.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/registry"
+	"github.com/pythonide/pythonide/internal/sandbox"
+	"github.com/pythonide/pythonide/internal/workspace"
+)
+
+// Options are the runner's own limits.
+type Options struct {
+	DriverDir   string // where interp.Install put the driver (made visible read-only to every run)
+	DriverPath  string
+	OutputBytes int64         // most output one run may print; default 2 MiB
+	OutputRate  int64         // sustained bytes per second; default 256 KiB/s
+	OutputBurst int64         // bytes that may come at once; default 1 MiB
+	ReplayBytes int           // recent messages kept per process for re-attaching; default 256 KiB
+	SampleEvery time.Duration // how often memory and CPU are read; default 1 s
+	MaxFrame    int           // largest driver event (a figure); default 8 MiB
+	// Observe, when set, is told of each start (with its latency) and end.
+	Observe Observer
+}
+
+// Observer receives the runner's events for metrics.
+type Observer interface {
+	Started(kind registry.Kind, took time.Duration)
+	Ended(kind registry.Kind, reason registry.Reason)
+	Refused(err error)
+}
+
+func (o *Options) defaults() {
+	if o.OutputBytes == 0 {
+		o.OutputBytes = 2 << 20
+	}
+	if o.OutputRate == 0 {
+		o.OutputRate = 256 << 10
+	}
+	if o.OutputBurst == 0 {
+		o.OutputBurst = 1 << 20
+	}
+	if o.ReplayBytes == 0 {
+		o.ReplayBytes = 256 << 10
+	}
+	if o.SampleEvery == 0 {
+		o.SampleEvery = time.Second
+	}
+}
+
+// User is who asks for a run.
+type User struct {
+	Name      string
+	Professor bool
+}
+
+// Runner holds every running program of this server.
+type Runner struct {
+	reg  *registry.Registry
+	sb   *sandbox.Sandbox
+	ws   *workspace.Workspace
+	opts Options
+	log  *slog.Logger
+	// changed, when set, is told an owner's processes changed (session tracking).
+	changed func(owner string)
+
+	mu       sync.Mutex
+	procs    map[string]*proc    // by registry id
+	byClient map[clientKey]*proc // by the browser's id
+	closing  bool
+	wg       sync.WaitGroup
+}
+
+type clientKey struct{ owner, id string }
+
+// New makes a runner.
+func New(reg *registry.Registry, sb *sandbox.Sandbox, ws *workspace.Workspace, opts Options, log *slog.Logger, changed func(owner string)) *Runner {
+	opts.defaults()
+	return &Runner{reg: reg, sb: sb, ws: ws, opts: opts, log: log, changed: changed,
+		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}}
+}
+
+// Registry is the registry the runner admits through (read-only use by others).
+func (r *Runner) Registry() *registry.Registry { return r.reg }
+
+var errNotRunning = apierror.New(apierror.NotFound, "That program is not running any more.")
+
+func validClientID(id string) error {
+	if id == "" || len(id) > 128 {
+		return apierror.New(apierror.BadRequest, "Every run needs an id of 1 to 128 characters.")
+	}
+	return nil
+}
+
+func newRegistryID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "p" + hex.EncodeToString(b[:])
+}
+
+// Run starts the file at path for u; its messages go to sink. A file that
+// already runs for u is stopped and replaced.
+func (r *Runner) Run(u User, clientID, path string, sink Sink) error {
+	if err := validClientID(clientID); err != nil {
+		return err
+	}
+	run, err := r.ws.Runnable(workspace.Actor{Username: u.Name, Professor: u.Professor}, path)
+	if err != nil {
+		return err
+	}
+	return r.start(u, clientID, path, registry.KindScript, run, sink)
+}
+
+// REPL starts an empty REPL in u's home.
+func (r *Runner) REPL(u User, clientID string, sink Sink) error {
+	if err := validClientID(clientID); err != nil {
+		return err
+	}
+	return r.start(u, clientID, "", registry.KindREPL, workspace.Runnable{}, sink)
+}
+
+func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run workspace.Runnable, sink Sink) error {
+	began := time.Now()
+	key := clientKey{u.Name, clientID}
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return apierror.New(apierror.Unavailable, "The server is restarting. Please try again in a moment.")
+	}
+	if _, busy := r.byClient[key]; busy {
+		r.mu.Unlock()
+		return apierror.New(apierror.BadRequest, "A program with this id is already running; stop it first or use a new id.")
+	}
+	id := newRegistryID()
+	replaced, err := r.reg.Admit(registry.Request{ID: id, Owner: u.Name, Path: path, Kind: kind})
+	if err != nil {
+		r.mu.Unlock()
+		if r.opts.Observe != nil {
+			r.opts.Observe.Refused(err)
+		}
+		return err
+	}
+	p := newProc(r, id, u, clientID, path, kind, sink)
+	r.procs[id] = p
+	r.byClient[key] = p
+	var old *proc
+	if replaced != nil {
+		old = r.procs[replaced.ID]
+	}
+	r.wg.Add(1)
+	r.mu.Unlock()
+
+	if old != nil {
+		old.stop(registry.ReasonStopped, "Stopped: you ran this file again.")
+	}
+	go func() {
+		defer r.wg.Done()
+		p.life(run, began)
+	}()
+	return nil
+}
+
+// Stdin sends a line (or a block of lines) to a program's input() or REPL.
+func (r *Runner) Stdin(owner, clientID, data string) error {
+	p := r.lookup(owner, clientID)
+	if p == nil {
+		return errNotRunning
+	}
+	return p.input(data)
+}
+
+// Stop ends a program at its owner's request.
+func (r *Runner) Stop(owner, clientID string) error {
+	p := r.lookup(owner, clientID)
+	if p == nil {
+		return errNotRunning
+	}
+	p.stop(registry.ReasonStopped, "")
+	return nil
+}
+
+// Attach sends a program's messages to sink from now on, first replaying
+// those after since that are still kept.
+func (r *Runner) Attach(owner, clientID string, since uint64, sink Sink) error {
+	p := r.lookup(owner, clientID)
+	if p == nil {
+		return errNotRunning
+	}
+	p.stream.attach(sink, since)
+	return nil
+}
+
+// Detach stops sending owner's programs' messages to sink (its connection
+// closed). The programs go on; the cleanup service ends them if the owner
+// stays away past the grace period.
+func (r *Runner) Detach(owner string, sink Sink) {
+	r.mu.Lock()
+	var ps []*proc
+	for k, p := range r.byClient {
+		if k.owner == owner {
+			ps = append(ps, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.stream.detach(sink)
+	}
+}
+
+// StopID ends the process the registry knows as id, for a reason decided
+// elsewhere (a professor, the cleanup service). Unknown ids are ignored:
+// only processes this runner started can be stopped.
+func (r *Runner) StopID(id string, reason registry.Reason, message string) bool {
+	r.mu.Lock()
+	p := r.procs[id]
+	r.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.stop(reason, message)
+	return true
+}
+
+// Sample reads the memory and CPU of every process into the registry.
+func (r *Runner) Sample() {
+	r.mu.Lock()
+	ps := make([]*proc, 0, len(r.procs))
+	for _, p := range r.procs {
+		ps = append(ps, p)
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.sample()
+	}
+}
+
+// Shutdown stops every program with reason shutdown and waits for them to
+// be gone, or for ctx.
+func (r *Runner) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.closing = true
+	ps := make([]*proc, 0, len(r.procs))
+	for _, p := range r.procs {
+		ps = append(ps, p)
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.stop(registry.ReasonShutdown, "")
+	}
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return errors.New("runner: programs still running at the shutdown deadline")
+	}
+}
+
+// Count is the number of processes this runner holds.
+func (r *Runner) Count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.procs)
+}
+
+func (r *Runner) lookup(owner, clientID string) *proc {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byClient[clientKey{owner, clientID}]
+}
+
+// forget removes a finished process from the runner's maps.
+func (r *Runner) forget(p *proc) {
+	r.mu.Lock()
+	delete(r.procs, p.id)
+	if r.byClient[clientKey{p.owner, p.clientID}] == p {
+		delete(r.byClient, clientKey{p.owner, p.clientID})
+	}
+	r.mu.Unlock()
+}
