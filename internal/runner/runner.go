@@ -94,6 +94,10 @@ func New(reg *registry.Registry, sb *sandbox.Sandbox, ws *workspace.Workspace, o
 // Registry is the registry the runner admits through (read-only use by others).
 func (r *Runner) Registry() *registry.Registry { return r.reg }
 
+// Layers reports the sandbox's active confinement layers, so callers (tests,
+// /health) can tell which limits the kernel enforces on this machine.
+func (r *Runner) Layers() sandbox.Layers { return r.sb.Layers() }
+
 var errNotRunning = apierror.New(apierror.NotFound, "That program is not running any more.")
 
 func validClientID(id string) error {
