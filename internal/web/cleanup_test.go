@@ -1,0 +1,331 @@
+package web
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/runner"
+)
+
+// These tests drive the cleanup service through the real server, WebSocket
+// and confined Python, with limits of a second or two and sweeps every
+// 100 ms. Bounds on how long a sweep takes are generous ("within a few
+// seconds"); lower bounds only check that nothing was stopped early.
+
+const (
+	sleepSrc = "print('go')\nimport time\ntime.sleep(600)\n"
+	spinSrc  = "print('go')\nwhile True: pass\n"
+)
+
+func TestIdleProgramsAreStoppedButComputingIsNotIdle(t *testing.T) {
+	_, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.IdleTimeout = time.Second })
+	w := alice.ws()
+
+	// A REPL left at its prompt, and a script asleep: nothing moves.
+	w.send(map[string]any{"type": "repl", "id": "r"})
+	w.until("r", runner.MsgREPLReady, wait)
+	prompt := time.Now()
+	_, _, m := w.until("r", runner.MsgExit, wait)
+	if m.Reason != "idle" || !strings.Contains(m.Message, "did nothing for 1 second") {
+		t.Fatalf("idle REPL: %+v", m)
+	}
+	if took := time.Since(prompt); took < 500*time.Millisecond {
+		t.Errorf("the idle REPL was stopped %v after its prompt, before the 1 s idle timeout", took)
+	}
+	w.send(map[string]any{"type": "run", "id": "s", "path": alice.program("sleep.py", sleepSrc)})
+	if _, _, m := w.until("s", runner.MsgExit, wait); m.Reason != "idle" {
+		t.Fatalf("sleeping script: %+v", m)
+	}
+
+	// A computation that prints nothing for 3.5 times the idle timeout:
+	// its CPU time moves, so it is not idle and finishes.
+	think := alice.program("think.py", "import time\nt = time.time()\nn = 0\nwhile time.time() - t < 3.5:\n    n += 1\nprint('done', n > 0)\n")
+	w.send(map[string]any{"type": "run", "id": "t", "path": think})
+	if out, _, _ := w.until("t", runner.MsgREPLReady, wait); out != "done True\n" {
+		t.Fatalf("computation printed %q", out)
+	}
+	// Finished, it is a REPL at its prompt like any other.
+	if _, _, m := w.until("t", runner.MsgExit, wait); m.Reason != "idle" {
+		t.Fatalf("after the computation: %+v", m)
+	}
+}
+
+func TestWaitingForInputTooLongIsIdle(t *testing.T) {
+	_, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.InputTimeout = time.Second })
+	w := alice.ws()
+	p := alice.program("ask.py", "name = input('name? ')\nprint('hi', name)\n")
+	w.send(map[string]any{"type": "run", "id": "a", "path": p})
+	w.until("a", runner.MsgInputRequest, wait)
+	asked := time.Now()
+	_, _, m := w.until("a", runner.MsgExit, wait)
+	if m.Reason != "idle" || !strings.Contains(m.Message, "waited more than 1 second for input") {
+		t.Fatalf("exit %+v", m)
+	}
+	if took := time.Since(asked); took < 500*time.Millisecond {
+		t.Errorf("stopped %v after asking, before the 1 s input timeout", took)
+	}
+}
+
+func TestOverAgeIsTimeoutButWaitingForInputDoesNotCount(t *testing.T) {
+	_, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.WallClock = 2 * time.Second })
+	w := alice.ws()
+	w.send(map[string]any{"type": "run", "id": "spin", "path": alice.program("spin.py", spinSrc)})
+	w.until("spin", runner.MsgStdout, wait)
+	_, _, m := w.until("spin", runner.MsgExit, wait)
+	if m.Reason != "timeout" || !strings.Contains(m.Message, "more than 2 seconds") {
+		t.Fatalf("busy loop: %+v", m)
+	}
+
+	// Three seconds in input() are more than the wall clock, but waiting
+	// for the student is not the program running.
+	p := alice.program("ask.py", "name = input('name? ')\nprint('hi', name)\n")
+	w.send(map[string]any{"type": "run", "id": "ask", "path": p})
+	w.until("ask", runner.MsgInputRequest, wait)
+	time.Sleep(3 * time.Second)
+	w.send(map[string]any{"type": "stdin", "id": "ask", "data": "bob\n"})
+	if out, _, _ := w.until("ask", runner.MsgREPLReady, wait); out != "hi bob\n" {
+		t.Fatalf("after a long wait for input: %q", out)
+	}
+}
+
+// ticker prints a line every 50 ms: never idle, never waiting, so with a
+// long wall clock only its owner's absence can stop it.
+const tickerSrc = "import time\nfor i in range(1000000):\n    print(i)\n    time.sleep(0.05)\n"
+
+func TestAbandonedProgramIsGoneAfterTheGrace(t *testing.T) {
+	r, prof, alice, _ := newClassRunRig(t, func(c *config.Config) { c.AbandonGrace = time.Second })
+	w := alice.ws()
+	w.send(map[string]any{"type": "run", "id": "k", "path": alice.program("ticker.py", tickerSrc)})
+	w.until("k", runner.MsgStdout, wait)
+	if list, _ := prof.processList(); len(list) != 1 || list[0]["user"] != "alice" {
+		t.Fatalf("before the disconnect the professor sees %v", list)
+	}
+	held := r.reg.ByOwner("alice")
+	if len(held) != 1 {
+		t.Fatalf("registry holds %d processes of alice", len(held))
+	}
+	pid, pidStart := held[0].PID, held[0].PIDStart
+
+	w.close()
+	closed := time.Now()
+	if !eventually(10*time.Second, func() bool { return len(r.reg.ByOwner("alice")) == 0 }) {
+		t.Fatalf("alice's program still held 10 s after she left: %+v", r.reg.ByOwner("alice"))
+	}
+	took := time.Since(closed)
+	if took < 500*time.Millisecond {
+		t.Errorf("stopped %v after the disconnect, before the 1 s grace", took)
+	}
+	t.Logf("abandoned program gone %v after the disconnect", took.Round(time.Millisecond))
+	if list, status := prof.processList(); status != 200 || len(list) != 0 {
+		t.Fatalf("professor's list after the sweep: %d %v", status, list)
+	}
+	// The registry removes a process only once it has been waited for.
+	if err := alive(pid, procStat{start: pidStart}); err == nil {
+		t.Errorf("pid %d is still alive", pid)
+	}
+	w2 := alice.ws()
+	w2.send(map[string]any{"type": "attach", "id": "k"})
+	if m := w2.next("k", wait); m.Type != runner.MsgError || m.Code != "not_found" {
+		t.Fatalf("attach after the sweep: %+v", m)
+	}
+}
+
+func TestReconnectWithinTheGraceResumesTheStream(t *testing.T) {
+	const grace = 2 * time.Second
+	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.AbandonGrace = grace })
+	w := alice.ws()
+	w.send(map[string]any{"type": "run", "id": "k", "path": alice.program("ticker.py", tickerSrc)})
+
+	var text strings.Builder
+	var last uint64
+	for strings.Count(text.String(), "\n") < 5 {
+		m := w.next("k", wait)
+		if m.Type == runner.MsgExit || m.Type == runner.MsgError {
+			t.Fatalf("before the disconnect: %+v", m)
+		}
+		last = m.Seq
+		text.WriteString(m.Data)
+	}
+	w.close()
+	time.Sleep(500 * time.Millisecond) // it prints about ten lines nobody receives
+
+	w2 := alice.ws()
+	w2.send(map[string]any{"type": "attach", "id": "k", "since": last})
+	resumed := time.Now()
+	want := last + 1
+	// Stay connected for twice the grace: the program must keep running.
+	for time.Since(resumed) < 2*grace {
+		m := w2.next("k", wait)
+		if m.Type != runner.MsgStdout {
+			t.Fatalf("after re-attaching: %+v", m)
+		}
+		if m.Seq != want {
+			t.Fatalf("after re-attaching since %d: seq %d, want %d", last, m.Seq, want)
+		}
+		want++
+		text.WriteString(m.Data)
+	}
+	lines := strings.Split(strings.TrimSuffix(text.String(), "\n"), "\n")
+	for i, l := range lines {
+		if l != strconv.Itoa(i) {
+			t.Fatalf("line %d is %q: output was lost or repeated across the reconnect", i, l)
+		}
+	}
+	if n := len(r.reg.ByOwner("alice")); n != 1 {
+		t.Fatalf("alice holds %d processes", n)
+	}
+	w2.send(map[string]any{"type": "stop", "id": "k"})
+	if _, _, m := w2.until("k", runner.MsgExit, wait); m.Reason != "stopped" {
+		t.Fatalf("stop: %+v", m)
+	}
+	t.Logf("%d lines in order across a reconnect", len(lines))
+}
+
+func TestProfessorSeesAndStopsEveryProcess(t *testing.T) {
+	r, prof, alice, bob := newClassRunRig(t, nil)
+	before := time.Now()
+	wa, wb := alice.ws(), bob.ws()
+	work := alice.program("work.py", "data = bytearray(8 << 20)\nprint('go')\nwhile True: pass\n")
+	wa.send(map[string]any{"type": "run", "id": "w", "path": work})
+	wa.until("w", runner.MsgStdout, wait)
+	wb.send(map[string]any{"type": "repl", "id": "r"})
+	wb.until("r", runner.MsgREPLReady, wait)
+
+	for _, req := range [][2]string{{"GET", "/api/admin/processes"}, {"DELETE", "/api/admin/processes/x"}} {
+		if res := alice.do(req[0], req[1], nil, nil); res.status != 403 || res.errCode() != "forbidden" {
+			t.Errorf("student %s %s: %d %s", req[0], req[1], res.status, res.body)
+		}
+	}
+
+	// Memory and CPU are filled in by the runner's samples.
+	var mine, bobs map[string]any
+	if !eventually(wait, func() bool {
+		list, _ := prof.processList()
+		mine, bobs = nil, nil
+		for _, p := range list {
+			switch p["user"] {
+			case "alice":
+				mine = p
+			case "bob":
+				bobs = p
+			}
+		}
+		return len(list) == 2 && mine != nil && bobs != nil && mine["memory_bytes"].(float64) > 0 && mine["cpu_seconds"].(float64) > 0
+	}) {
+		t.Fatalf("no sampled list of both programs: alice %v, bob %v", mine, bobs)
+	}
+	for _, f := range []string{"id", "user", "path", "kind", "state", "pid", "started_at", "last_activity", "memory_bytes", "cpu_seconds"} {
+		if _, ok := mine[f]; !ok {
+			t.Errorf("field %q missing from %v", f, mine)
+		}
+	}
+	held := r.reg.ByOwner("alice")
+	if len(held) != 1 || mine["id"] != held[0].ID || mine["pid"] != float64(held[0].PID) {
+		t.Errorf("listed %v, registry holds %+v", mine, held)
+	}
+	if mine["path"] != work || mine["kind"] != "script" || mine["state"] != "running" {
+		t.Errorf("alice's program: %v", mine)
+	}
+	if bobs["path"] != "" || bobs["kind"] != "repl" || bobs["state"] != "idle" {
+		t.Errorf("bob's REPL: %v", bobs)
+	}
+	for _, f := range []string{"started_at", "last_activity"} {
+		at, err := time.Parse(time.RFC3339Nano, mine[f].(string))
+		if err != nil || at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
+			t.Errorf("%s = %v (%v), want a time during this test", f, mine[f], err)
+		}
+	}
+	// 8 MiB of bytearray and an interpreter: the sample is whole megabytes,
+	// and well under the 50 MB limit that would have stopped it.
+	if mem := mine["memory_bytes"].(float64); mem < 8<<20 || mem > 50<<20 {
+		t.Errorf("memory_bytes %v", mem)
+	}
+
+	id := mine["id"].(string)
+	if res := prof.do("DELETE", "/api/admin/processes/"+id, nil, nil); res.status != 204 {
+		t.Fatalf("professor stop: %d %s", res.status, res.body)
+	}
+	_, _, m := wa.until("w", runner.MsgExit, wait)
+	if m.Reason != "admin" || m.Message != "Stopped by your teacher." {
+		t.Fatalf("alice sees %+v", m)
+	}
+	for _, gone := range []string{id, "p0000000000000000", "nope"} {
+		if res := prof.do("DELETE", "/api/admin/processes/"+gone, nil, nil); res.status != 404 || res.errCode() != "not_found" {
+			t.Errorf("stop %q: %d %s", gone, res.status, res.body)
+		}
+	}
+	// Bob's REPL was not touched.
+	wb.send(map[string]any{"type": "stdin", "id": "r", "data": "6 * 7\n"})
+	if out, _, _ := wb.until("r", runner.MsgREPLReady, wait); out != "42\n" {
+		t.Fatalf("bob's REPL after alice's stop: %q", out)
+	}
+	if list, _ := prof.processList(); len(list) != 1 || list[0]["user"] != "bob" {
+		t.Fatalf("after the stop: %v", list)
+	}
+}
+
+func TestSessionTrackingFollowsRunningPrograms(t *testing.T) {
+	_, prof, alice, _ := newClassRunRig(t, nil)
+	type usage struct {
+		ProcessCount  int     `json:"process_count"`
+		TotalMemoryMB float64 `json:"total_memory_mb"`
+		CPUSeconds    float64 `json:"cpu_seconds"`
+	}
+	row := func() (procs []map[string]any, u usage) {
+		res := prof.do("GET", "/api/admin/sessions", nil, nil)
+		if res.status != 200 {
+			t.Fatalf("sessions: %d %s", res.status, res.body)
+		}
+		var body struct {
+			Sessions []struct {
+				Username        string          `json:"username"`
+				ActiveProcesses json.RawMessage `json:"active_processes"`
+				ResourceUsage   json.RawMessage `json:"resource_usage"`
+			} `json:"sessions"`
+		}
+		res.json(t, &body)
+		for _, s := range body.Sessions {
+			if s.Username == "alice" {
+				if err := json.Unmarshal(s.ActiveProcesses, &procs); err != nil {
+					t.Fatalf("active_processes %s: %v", s.ActiveProcesses, err)
+				}
+				if err := json.Unmarshal(s.ResourceUsage, &u); err != nil {
+					t.Fatalf("resource_usage %s: %v", s.ResourceUsage, err)
+				}
+				return procs, u
+			}
+		}
+		t.Fatalf("no session row of alice in %s", res.body)
+		return nil, u
+	}
+
+	w := alice.ws()
+	p := alice.program("spin.py", spinSrc)
+	w.send(map[string]any{"type": "run", "id": "s", "path": p})
+	w.until("s", runner.MsgStdout, wait)
+	var procs []map[string]any
+	var u usage
+	// The tracker writes in batches; allow a few seconds.
+	if !eventually(5*time.Second, func() bool {
+		procs, u = row()
+		return len(procs) == 1 && u.ProcessCount == 1
+	}) {
+		t.Fatalf("while running: active_processes %v, resource_usage %+v", procs, u)
+	}
+	if procs[0]["path"] != p || procs[0]["kind"] != "script" || procs[0]["pid"].(float64) <= 0 || procs[0]["id"] == "" {
+		t.Errorf("tracked process %v", procs[0])
+	}
+
+	w.send(map[string]any{"type": "stop", "id": "s"})
+	w.until("s", runner.MsgExit, wait)
+	if !eventually(5*time.Second, func() bool {
+		procs, u = row()
+		return len(procs) == 0 && u.ProcessCount == 0
+	}) {
+		t.Fatalf("after the end: active_processes %v, resource_usage %+v", procs, u)
+	}
+}
