@@ -1,0 +1,236 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/registry"
+)
+
+// Status is the one-word answer to "can the class go on?".
+type Status string
+
+const (
+	StatusOK        Status = "ok"        // everything works
+	StatusDegraded  Status = "degraded"  // the class goes on, with something to look at (200)
+	StatusUnhealthy Status = "unhealthy" // students' work cannot be saved (503)
+)
+
+// Reason says why the status is not ok, in words an operator acts on.
+type Reason struct {
+	Check   string `json:"check"`
+	Message string `json:"message"`
+}
+
+// Report is the body of GET /health.
+type Report struct {
+	Status        Status    `json:"status"`
+	Reasons       []Reason  `json:"reasons"`
+	UptimeSeconds int64     `json:"uptime_seconds"`
+	CheckedAt     time.Time `json:"checked_at"`
+
+	CPU         CPUReport        `json:"cpu"`
+	Memory      MemoryReport     `json:"memory"`
+	Users       UsersReport      `json:"users"`
+	Processes   *ProcessesReport `json:"processes,omitempty"`
+	Database    DatabaseReport   `json:"database"`
+	Storage     CheckReport      `json:"storage"`
+	Sandbox     *SandboxReport   `json:"sandbox,omitempty"`
+	Degradation GateState        `json:"degradation"`
+	Alarms      []AlarmState     `json:"alarms"`
+	Limits      *LimitsReport    `json:"limits,omitempty"`
+}
+
+// CPUReport is the server's CPU against what it may use.
+type CPUReport struct {
+	Percent *float64 `json:"percent"` // null until two readings exist
+	Cores   float64  `json:"limit_cores"`
+	Source  string   `json:"source"`
+}
+
+// MemoryReport is the server's memory (working set) against its limit.
+type MemoryReport struct {
+	Percent    float64 `json:"percent"`
+	UsedBytes  int64   `json:"used_bytes"`
+	LimitBytes int64   `json:"limit_bytes"`
+	Source     string  `json:"source"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// UsersReport counts users.
+type UsersReport struct {
+	Active        int `json:"active"`          // the ActiveUsers metric
+	Connected     int `json:"connected"`       // with an open IDE connection
+	WithPrograms  int `json:"with_programs"`   // with processes counting against the limits
+	Limit         int `json:"limit"`           // users who may have programs at once
+	Headroom      int `json:"headroom"`        // more users who could start programs
+	OpenWebSocket int `json:"open_websockets"` // connections (a user may have several tabs)
+}
+
+// ProcessesReport is the students' processes.
+type ProcessesReport struct {
+	Total              int                     `json:"total"`
+	ByKind             map[registry.Kind]int   `json:"by_kind"`
+	ByState            map[registry.State]int  `json:"by_state"`
+	Headroom           int                     `json:"headroom"`
+	MemoryBytes        int64                   `json:"memory_bytes"`
+	MemoryByKind       map[registry.Kind]int64 `json:"memory_by_kind_bytes"`
+	MemoryHeadroom     int64                   `json:"memory_headroom_bytes"`
+	BusiestUsers       []UserLoad              `json:"busiest_users,omitempty"`
+	ReplacingProcesses int                     `json:"replacing"`
+}
+
+// LimitsReport is the registry's limits in force.
+type LimitsReport struct {
+	MaxUsers         int   `json:"max_users"`
+	MaxProcesses     int   `json:"max_processes"`
+	MaxPerUser       int   `json:"max_processes_per_user"`
+	MemoryPerProcess int64 `json:"memory_per_process_bytes"`
+	MemoryTotal      int64 `json:"memory_total_bytes"`
+	WallClockSeconds int64 `json:"wall_clock_seconds"`
+	IdleTimeoutSecs  int64 `json:"idle_timeout_seconds"`
+	AbandonGraceSecs int64 `json:"abandon_grace_seconds"`
+}
+
+// CheckReport is one probe's result.
+type CheckReport struct {
+	OK        bool    `json:"ok"`
+	LatencyMS float64 `json:"latency_ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// DatabaseReport is the database probe and the connection pool.
+type DatabaseReport struct {
+	CheckReport
+	Dialect string     `json:"dialect,omitempty"`
+	Pool    PoolReport `json:"pool"`
+}
+
+// PoolReport is database/sql's pool statistics.
+type PoolReport struct {
+	Open        int     `json:"open"`
+	InUse       int     `json:"in_use"`
+	Idle        int     `json:"idle"`
+	MaxOpen     int     `json:"max_open"`
+	WaitCount   int64   `json:"wait_count"`
+	WaitSeconds float64 `json:"wait_seconds"`
+}
+
+// SandboxReport is the confinement layers active.
+type SandboxReport struct {
+	Cgroup     string `json:"cgroup"`
+	Namespaces bool   `json:"namespaces"`
+	Landlock   bool   `json:"landlock"`
+	Seccomp    bool   `json:"seccomp"`
+	Rlimits    bool   `json:"rlimits"`
+	UIDDrop    bool   `json:"uid_drop"`
+	Confined   bool   `json:"confined"`
+}
+
+// Health probes the database and the storage now and reports.
+func (m *Monitor) Health(ctx context.Context) Report {
+	m.mu.Lock()
+	sampled := !m.usage.At.IsZero()
+	m.mu.Unlock()
+	if !sampled {
+		m.Sample()
+	}
+	m.Probe(ctx)
+	return Evaluate(m.Snapshot(), Alarms(m.opts.Gate.CPUPercent, m.opts.Gate.MemoryPercent, m.opts.ActiveUsersAlarm))
+}
+
+func checkReport(c Check) CheckReport {
+	return CheckReport{OK: c.OK, LatencyMS: float64(c.Latency.Microseconds()) / 1000, Error: c.Err}
+}
+
+// Evaluate turns a snapshot into the health report: unhealthy when
+// students' files cannot be saved; degraded when the class goes on but
+// something needs an operator (the database, a degradation line, a limit
+// reached, an alarm); ok otherwise.
+func Evaluate(s Snapshot, alarms []Alarm) Report {
+	r := Report{
+		Status: StatusOK, Reasons: []Reason{}, UptimeSeconds: int64(s.Uptime.Seconds()), CheckedAt: s.At.UTC(),
+		CPU: CPUReport{Cores: s.Usage.CPUCores, Source: s.Usage.CPUSource},
+		Memory: MemoryReport{Percent: s.Usage.MemoryPercent, UsedBytes: s.Usage.MemoryUsed, LimitBytes: s.Usage.MemoryLimit,
+			Source: s.Usage.MemorySource, Error: s.UsageErr},
+		Database: DatabaseReport{CheckReport: checkReport(s.Database), Dialect: s.Dialect, Pool: PoolReport{
+			Open: s.Pool.OpenConnections, InUse: s.Pool.InUse, Idle: s.Pool.Idle, MaxOpen: s.Pool.MaxOpenConnections,
+			WaitCount: s.Pool.WaitCount, WaitSeconds: s.Pool.WaitDuration.Seconds()}},
+		Storage:     checkReport(s.Storage),
+		Degradation: s.Gate,
+		Alarms:      s.AlarmStates(alarms),
+	}
+	if s.Usage.CPUKnown {
+		p := s.Usage.CPUPercent
+		r.CPU.Percent = &p
+	}
+	if l := s.Layers; l != nil {
+		r.Sandbox = &SandboxReport{Cgroup: l.Cgroup, Namespaces: l.Namespaces, Landlock: l.Landlock, Seccomp: l.Seccomp,
+			Rlimits: l.Rlimits, UIDDrop: l.UIDDrop, Confined: l.Confined()}
+	}
+	r.Users = UsersReport{Active: s.ActiveUsers(), OpenWebSocket: s.WebSockets}
+	if st := s.Registry; st != nil {
+		l := st.Limits
+		r.Users.Connected, r.Users.WithPrograms, r.Users.Limit, r.Users.Headroom = st.Connected, st.ActiveUsers, l.MaxActiveUsers, st.Headroom.Users
+		r.Processes = &ProcessesReport{
+			Total: st.Processes, ByKind: st.ByKind, ByState: st.ByState, Headroom: st.Headroom.Processes,
+			MemoryBytes: st.MemoryBytes, MemoryByKind: st.MemoryByKind, MemoryHeadroom: st.Headroom.MemoryBytes,
+			ReplacingProcesses: st.Replacing, BusiestUsers: s.Users[:min(len(s.Users), 5)],
+		}
+		r.Limits = &LimitsReport{
+			MaxUsers: l.MaxActiveUsers, MaxProcesses: l.MaxTotal, MaxPerUser: l.MaxPerUser,
+			MemoryPerProcess: l.MemoryPerProc, MemoryTotal: l.MemoryTotal, WallClockSeconds: int64(l.WallClock.Seconds()),
+			IdleTimeoutSecs: int64(l.IdleTimeout.Seconds()), AbandonGraceSecs: int64(l.AbandonGrace.Seconds()),
+		}
+	}
+
+	worse := func(st Status, check, format string, a ...any) {
+		if st == StatusUnhealthy || r.Status == StatusOK {
+			r.Status = st
+		}
+		r.Reasons = append(r.Reasons, Reason{Check: check, Message: fmt.Sprintf(format, a...)})
+	}
+	if s.Probed && !s.Storage.OK {
+		worse(StatusUnhealthy, "storage", "The data volume fails a write-and-read probe: students' files cannot be saved.")
+	}
+	if s.Probed && !s.Database.OK {
+		worse(StatusDegraded, "database", "The database does not answer: logging in and managing users fail; saving and running go on for users already logged in.")
+	}
+	switch s.Gate.Shedding {
+	case "memory":
+		worse(StatusDegraded, "memory", "Memory use is %.0f%%, over the %.0f%% line: new programs are refused; running ones go on.", s.Usage.MemoryPercent, s.Gate.MemoryLine)
+	case "cpu":
+		worse(StatusDegraded, "cpu", "CPU use is over the %.0f%% line: new programs wait up to %.0f s in a queue (%d waiting).", s.Gate.CPULine, s.Gate.QueueWaitSecs, s.Gate.Waiting)
+	}
+	if st := s.Registry; st != nil {
+		if st.Headroom.Processes == 0 {
+			worse(StatusDegraded, "processes", "The limit of %d programs at once is reached: new programs are refused.", st.Limits.MaxTotal)
+		}
+		if st.Headroom.Users == 0 {
+			worse(StatusDegraded, "users", "The limit of %d users running programs at once is reached: other users' programs are refused.", st.Limits.MaxActiveUsers)
+		}
+	}
+	if s.UsageErr != "" && s.Usage.MemoryLimit == 0 {
+		worse(StatusDegraded, "resources", "CPU and memory cannot be read, so the degradation lines do not act.")
+	}
+	for _, a := range r.Alarms {
+		if a.Firing && (a.Metric == MetricActiveUsers) {
+			worse(StatusDegraded, "alarm", "%s: %s (%.0f > %.0f).", a.Name, a.Description, a.Value, a.Threshold)
+		}
+	}
+	return r
+}
+
+// Public is the report without what identifies people or reveals internals
+// (user names, error texts), for callers who are not operators.
+func (r Report) Public() Report {
+	p := r
+	if r.Processes != nil {
+		pr := *r.Processes
+		pr.BusiestUsers = nil
+		p.Processes = &pr
+	}
+	p.Database.Error, p.Storage.Error, p.Memory.Error = "", "", ""
+	return p
+}
