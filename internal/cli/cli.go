@@ -32,6 +32,9 @@ Usage:
   pythonide user import FILE.csv                import a roster (username,password,full_name,role)
   pythonide user passwd NAME [--password-stdin] set a password (a generated one is printed if none is given)
   pythonide user list                           list users
+  pythonide loadtest [--url U] [--users N] [--duration D] [--json FILE]
+                                                the classroom load generator (loadtest --help)
+  pythonide loadtest compare A.json B.json      compare two load test reports
   pythonide help                                this text
 
 Every command takes the server's flags (--data, --db, …); "pythonide serve --help" lists them all
@@ -51,6 +54,8 @@ func Run(ctx context.Context, env Env) int {
 		err = serve(ctx, env, args)
 	case "user":
 		err = user(ctx, env, args)
+	case "loadtest":
+		err = loadtestCmd(ctx, env, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0

@@ -1,0 +1,269 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/runner"
+)
+
+// replRounds is how many lines a student types into the REPL after a run.
+const replRounds = 2
+
+// busyHold is how long a busy loop spins before the student stops it.
+const busyHold = 1500 * time.Millisecond
+
+// runState follows one run's messages on the student's connection.
+type runState struct {
+	id       string
+	what     string // the action, for errors
+	chk      *Checker
+	sent     time.Time // when run was sent
+	gotOut   bool
+	lastSeq  uint64 // the server's number of the last message consumed
+	lastType string // and its type
+	exit     *runner.Message
+	stderr   string
+	stderrOK bool // the program may write to stderr (a MemoryError traceback)
+}
+
+// start saves source as file and runs it.
+func (s *student) start(ctx context.Context, what, file string, source func(nonce string) string) (*runState, *opError) {
+	nonce := s.runNonce()
+	if err := s.saveProgram(ctx, file, source(nonce)); err != nil {
+		return nil, err
+	}
+	rs := &runState{id: "r-" + nonce, what: what, chk: NewChecker(nonce)}
+	rs.sent = time.Now()
+	if err := s.ws.send(ctx, map[string]any{"type": "run", "id": rs.id, "path": s.home + "/" + file}); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// pump consumes the run's messages until done accepts one. An exit that
+// done does not accept ends the run too early; an error message is the
+// server refusing.
+func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Message) bool) *opError {
+	for {
+		m, err := s.ws.next(ctx)
+		if err != nil {
+			return &opError{kind: rs.what + ": " + err.kind, detail: err.detail}
+		}
+		if m.ID != rs.id && !(m.Type == runner.MsgError && m.ID == "") {
+			if !s.abandoned[m.ID] {
+				s.lt.out.other(&s.lt.out.Stray, fmt.Sprintf("%s got a %s message for %q while running %q", s.name, m.Type, m.ID, rs.id))
+			}
+			continue
+		}
+		if m.Seq != 0 {
+			if rs.lastSeq != 0 && m.Seq != rs.lastSeq+1 {
+				s.lt.out.other(&s.lt.out.SeqGaps, fmt.Sprintf("%s: message %d of %s came after %d", s.name, m.Seq, rs.id, rs.lastSeq))
+			}
+			rs.lastSeq = m.Seq
+		}
+		rs.lastType = m.Type
+		switch m.Type {
+		case runner.MsgStdout:
+			if !rs.gotOut {
+				rs.gotOut = true
+				s.lt.lat.add(OpFirstOutput, time.Since(rs.sent))
+			}
+			rs.chk.Feed(m.Data)
+		case runner.MsgStderr:
+			if len(rs.stderr) < 4096 {
+				rs.stderr += m.Data
+			}
+		case runner.MsgError:
+			code, _ := m.Code.(string)
+			return apiError(rs.what, 0, code, m.Message)
+		case runner.MsgExit:
+			rs.exit = &m
+		}
+		if done(m) {
+			return nil
+		}
+		if m.Type == runner.MsgExit {
+			return failure(rs.what+": ended early", "exit %s (%v) %q; stderr %.200q", m.Reason, m.Code, m.Message, rs.stderr)
+		}
+	}
+}
+
+func is(typ string) func(runner.Message) bool {
+	return func(m runner.Message) bool { return m.Type == typ }
+}
+
+// finish judges the output and, when the run failed midway, stops it and
+// forgets its id, so its last messages are not mistaken for strays.
+func (s *student) finish(rs *runState, want int, truncated bool) {
+	if rs == nil {
+		return
+	}
+	if rs.exit == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.ws.send(ctx, map[string]any{"type": "stop", "id": rs.id})
+		cancel()
+		s.abandoned[rs.id] = true
+		return // a run cut short proves nothing about its output
+	}
+	r := rs.chk.Finish(want, truncated)
+	s.lt.out.run(r)
+	if rs.stderr != "" && !rs.stderrOK {
+		s.lt.out.other(&s.lt.out.Stderr, fmt.Sprintf("%s's run %s wrote to stderr: %.200q", s.name, rs.id, rs.stderr))
+	}
+	s.lt.exits.add(rs.what + ": " + rs.exit.Reason)
+}
+
+// interactiveRun is a student's usual run: output, an input() answered,
+// two REPL lines, stop. With reconnect the connection drops after the
+// first output and the student re-attaches with since.
+func (s *student) interactiveRun(ctx context.Context, reconnect bool) *opError {
+	n, what := interactiveLines, "run"
+	if reconnect {
+		n, what = reconnectLines, "reconnect"
+	}
+	rs, err := s.start(ctx, what, runFile, func(nonce string) string { return interactive(nonce, n, reconnect) })
+	if err != nil {
+		return err
+	}
+	defer s.finish(rs, n+1+replRounds, false)
+
+	if reconnect {
+		if err := s.pump(ctx, rs, is(runner.MsgStdout)); err != nil {
+			return err
+		}
+		if err := s.reattach(ctx, rs); err != nil {
+			return err
+		}
+	}
+	// After a reattach the input request may be the message already seen.
+	if rs.lastType != runner.MsgInputRequest {
+		if err := s.pump(ctx, rs, is(runner.MsgInputRequest)); err != nil {
+			return err
+		}
+	}
+	token := fmt.Sprintf("t%d", s.rng.IntN(1e9))
+	if err := s.roundTrip(ctx, rs, OpInput, token+"\n", n+1); err != nil {
+		return err
+	}
+	if got := rs.chk.Payload(n + 1); got != "got:"+token {
+		return failure(what+": input echo wrong", "sent %q, the program printed %q", token, got)
+	}
+	for j := range replRounds {
+		if err := s.roundTrip(ctx, rs, OpREPL, replLine(n+2+j), n+2+j); err != nil {
+			return err
+		}
+	}
+	return s.stop(ctx, rs, "stopped")
+}
+
+// roundTrip sends a line of input and times until line seq is printed,
+// then waits for the REPL to be ready again.
+func (s *student) roundTrip(ctx context.Context, rs *runState, op Op, line string, seq int) *opError {
+	start := time.Now()
+	if err := s.ws.send(ctx, map[string]any{"type": "stdin", "id": rs.id, "data": line}); err != nil {
+		return err
+	}
+	if err := s.pump(ctx, rs, func(runner.Message) bool { return rs.chk.Has(seq) }); err != nil {
+		return err
+	}
+	s.lt.lat.add(op, time.Since(start))
+	return s.pump(ctx, rs, is(runner.MsgREPLReady))
+}
+
+// stop stops the run and times until its exit, which must give reason.
+func (s *student) stop(ctx context.Context, rs *runState, reason string) *opError {
+	start := time.Now()
+	if err := s.ws.send(ctx, map[string]any{"type": "stop", "id": rs.id}); err != nil {
+		return err
+	}
+	if err := s.pump(ctx, rs, is(runner.MsgExit)); err != nil {
+		return err
+	}
+	s.lt.lat.add(OpStop, time.Since(start))
+	if rs.exit.Reason != reason {
+		return failure(rs.what+": exit "+rs.exit.Reason, "stopped, but the exit says %q: %s", rs.exit.Reason, rs.exit.Message)
+	}
+	return nil
+}
+
+// reattach drops the connection, as a laptop's Wi-Fi does, and resumes
+// the run on a new one from the last message consumed.
+func (s *student) reattach(ctx context.Context, rs *runState) *opError {
+	s.ws.close()
+	start := time.Now()
+	w, err := dialWS(ctx, s.http)
+	if err != nil {
+		s.ws = nil
+		return err
+	}
+	s.ws = w
+	if err := s.ws.send(ctx, map[string]any{"type": "attach", "id": rs.id, "since": rs.lastSeq}); err != nil {
+		return err
+	}
+	if err := s.pump(ctx, rs, func(m runner.Message) bool { return m.Type != runner.MsgExit }); err != nil {
+		return err
+	}
+	s.lt.lat.add(OpReconnect, time.Since(start))
+	return nil
+}
+
+// heavyRun runs one of the heavy programs and checks the server ends it the
+// way it should.
+func (s *student) heavyRun(ctx context.Context, a Action) *opError {
+	var src func(string) string
+	switch a {
+	case ActBusy:
+		src = busy
+	case ActMemory:
+		src = memoryHog
+	default:
+		src = flood
+	}
+	rs, err := s.start(ctx, string(a), heavyFile, src)
+	if err != nil {
+		return err
+	}
+	switch a {
+	case ActBusy:
+		defer func() { s.finish(rs, 1, false) }()
+		if err := s.pump(ctx, rs, func(runner.Message) bool { return rs.chk.Has(1) }); err != nil {
+			return err
+		}
+		t := time.NewTimer(busyHold)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return transportError(string(a), ctx.Err())
+		}
+		return s.stop(ctx, rs, "stopped")
+	case ActMemory:
+		rs.stderrOK = true // the MemoryError traceback, when the rlimit comes first
+		truncated := true
+		defer func() { s.finish(rs, 2, truncated) }()
+		if err := s.pump(ctx, rs, is(runner.MsgExit)); err != nil {
+			return err
+		}
+		// Surviving means no limit stopped 400 MiB: reported as the exit
+		// "memory: exited", for the reader to judge against the server's
+		// settings.
+		truncated = rs.exit.Reason != "exited"
+		return nil
+	default:
+		truncated := true
+		defer func() { s.finish(rs, floodLines, truncated) }()
+		if err := s.pump(ctx, rs, is(runner.MsgExit)); err != nil {
+			return err
+		}
+		switch rs.exit.Reason {
+		case "output_limit":
+		case "exited":
+			truncated = false
+		default:
+			return failure("flood: exit "+rs.exit.Reason, "%s", rs.exit.Message)
+		}
+		return nil
+	}
+}
