@@ -195,6 +195,20 @@ func procStart(pid int) string {
 	return f[19] // fields from 3 on: 22 is at index 19
 }
 
+// procState is the one-letter state of pid ("R", "S", "Z"…), "" if gone.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+3 > len(s) {
+		return ""
+	}
+	return s[i+2 : i+3]
+}
+
 // healthzTimes measures n GET /healthz round trips.
 func (r *rig) healthzTimes(c *client, n int) []time.Duration {
 	r.t.Helper()

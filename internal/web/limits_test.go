@@ -7,13 +7,18 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/runner"
@@ -251,5 +256,228 @@ print('course-write', write(%q), write(%q))
 	}
 	w.send(map[string]any{"type": "stop", "id": "peek"})
 	w.finish("peek", wait)
+	r.healthy(alice)
+}
+
+// TestLimitForkAndThreadBombs checks that a fork bomb and a thread bomb are
+// held at MaxThreads, that the server keeps answering while they run, that
+// stop ends them, and that no process of theirs is left afterwards.
+func TestLimitForkAndThreadBombs(t *testing.T) {
+	const maxThreads = 16
+	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.MaxThreads = maxThreads })
+	if l := r.runner.Layers(); l.Cgroup == "none" {
+		t.Skipf("no pids cgroup layer on this machine (%s): nothing but RLIMIT_NPROC holds a fork bomb", l)
+	}
+	w := alice.ws()
+	for _, tc := range []struct{ name, src string }{
+		{"fork", "import os\nprint('go', flush=True)\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"},
+		{"threads", "import threading, time\nprint('go', flush=True)\nwhile True:\n    try:\n        threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n    except RuntimeError:\n        pass\n"},
+	} {
+		alice.runSource(w, tc.name, tc.name+".py", tc.src)
+		w.until(tc.name, runner.MsgStdout, wait)
+		id := r.regID("alice")
+
+		// Watch the bomb's cgroup while /healthz is measured.
+		seen := map[procKey]bool{}
+		most := 0
+		stopWatch := make(chan struct{})
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			for {
+				if n := pidsCurrent(id); n > most {
+					most = n
+				}
+				for k := range cgroupProcs(id) {
+					seen[k] = true
+				}
+				select {
+				case <-stopWatch:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
+		times := r.healthzTimes(alice, 8)
+		close(stopWatch)
+		<-watched
+		t.Logf("%s bomb: at most %d tasks in its cgroup (limit %d), %d processes seen; /healthz took %v", tc.name, most, maxThreads, len(seen), times)
+		if most > maxThreads {
+			t.Errorf("%s bomb: %d tasks, over the limit of %d", tc.name, most, maxThreads)
+		}
+		if most < maxThreads/2 {
+			t.Errorf("%s bomb: only %d tasks: the bomb did not go off, so this test proves nothing", tc.name, most)
+		}
+		for _, d := range times {
+			if d > 2*time.Second { // "promptly", with slack for a loaded 2-core machine
+				t.Errorf("%s bomb: /healthz took %v", tc.name, d)
+			}
+		}
+
+		w.send(map[string]any{"type": "stop", "id": tc.name})
+		if _, _, m := w.finish(tc.name, wait); m.Type != runner.MsgExit || m.Reason != "stopped" {
+			t.Errorf("%s bomb: stop gave %+v", tc.name, m)
+		}
+		if dirs := cgroupDirs(id); len(dirs) > 0 {
+			t.Errorf("%s bomb: its cgroups remain after the exit: %v", tc.name, dirs)
+		}
+		// A process of the bomb may linger only as a zombie: it runs
+		// nothing, and whoever inherited it (init here) reaps it.
+		zombies := 0
+		for k := range seen {
+			if procStart(k.pid) != k.start {
+				continue
+			}
+			if procState(k.pid) == "Z" {
+				zombies++
+				continue
+			}
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", k.pid))
+			t.Errorf("%s bomb: process %d is still alive after the exit: %q", tc.name, k.pid, st[:min(len(st), 200)])
+		}
+		if zombies > 0 {
+			t.Logf("%s bomb: %d exited process(es) not yet reaped by their new parent (pid 1)", tc.name, zombies)
+		}
+	}
+	r.healthy(alice)
+}
+
+// heapWatch samples the server's (this process's) heap until stopped and
+// returns the largest growth over the baseline taken at the start.
+func heapWatch() (stop func() uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	done := make(chan struct{})
+	result := make(chan uint64)
+	go func() {
+		var most uint64
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > base && ms.HeapAlloc-base > most {
+				most = ms.HeapAlloc - base
+			}
+			select {
+			case <-done:
+				result <- most
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-result }
+}
+
+const heapBound = 64 << 20 // generous: the queues are bounded at a few MiB per connection
+
+func TestLimitPrintFlood(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		src         string
+		bytes, rate int64
+		least, most int64 // output the client must have seen
+	}{
+		// The brief's flood: over the rate within a second.
+		{"flood", "while True: print('x' * 100)\n", 32 << 20, 256 << 10, 256 << 10, 4 << 20},
+		// About 2 MB/s, under the rate: the volume cap ends it.
+		{"volume", "import time\nwhile True:\n    print(('x' * 99 + '\\n') * 200, end='')\n    time.sleep(0.01)\n", 4 << 20, 16 << 20, 3 << 20, 5 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.OutputBytes, c.OutputRate = tc.bytes, tc.rate })
+			w := alice.ws()
+			grown := heapWatch()
+			alice.runSource(w, "flood", "flood.py", tc.src)
+			var n int64
+			var m runner.Message
+			start := time.Now()
+			for m = w.next("flood", wait); m.Type != runner.MsgExit && m.Type != runner.MsgError; m = w.next("flood", wait) {
+				n += int64(len(m.Data))
+			}
+			took := time.Since(start)
+			g := grown()
+			t.Logf("%s: %d bytes relayed in %v, heap grew by at most %.1f MiB", tc.name, n, took, float64(g)/(1<<20))
+			if m.Reason != "output_limit" {
+				t.Fatalf("flood ended with %+v", m)
+			}
+			plainWords(t, "output_limit", m.Message)
+			if n < tc.least || n > tc.most {
+				t.Errorf("%d bytes relayed, want %d to %d", n, tc.least, tc.most)
+			}
+			if g > heapBound {
+				t.Errorf("the server's heap grew by %d MiB during a flood", g>>20)
+			}
+			r.healthy(alice)
+		})
+	}
+}
+
+// TestLimitSlowClientIsDropped floods a program to a WebSocket that never
+// reads: the server must drop that connection, not buffer for it, and the
+// program must not be slowed down by it.
+func TestLimitSlowClientIsDropped(t *testing.T) {
+	const volume = 16 << 20
+	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) {
+		c.OutputBytes, c.OutputRate = volume, 1<<30
+		c.WallClock = 120 * time.Second
+	})
+	w := alice.ws()
+	frozen := alice.rawWS()
+	grown := heapWatch()
+	alice.runSource(w, "flood", "flood.py", "print('go', flush=True)\nwhile True: print('x' * 100)\n")
+	w.until("flood", runner.MsgStdout, wait)
+	floodStart := time.Now()
+	// The frozen tab takes the program's output over, and never reads it.
+	if err := frozen.Write(context.Background(), websocket.MessageText, []byte(`{"type":"attach","id":"flood"}`)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * wait)
+	for r.runner.Count() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The wall clock is 120 s: ending sooner means the output budget ended
+	// it, so the frozen tab did not hold the program up.
+	if n := r.runner.Count(); n != 0 {
+		t.Fatalf("the flood still runs after %v: a client that does not read holds it up", 2*wait)
+	}
+	t.Logf("flood over after %v", time.Since(floodStart))
+	// The server lets go of the connection itself, not only of the program:
+	// within its write timeout plus the close handshake's.
+	for r.server.wsOpen.Load() > 1 && time.Since(floodStart) < wsWriteTimeout+2*wait {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := r.server.wsOpen.Load(); n > 1 {
+		t.Errorf("%d WebSockets still open %v after a flood to a client that never reads", n, time.Since(floodStart))
+	}
+	t.Logf("server closed the frozen tab %v after the flood began", time.Since(floodStart))
+	readStart := time.Now()
+	// What the frozen tab gets when it finally reads: a part, then the close.
+	var got int64
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var err error
+	for {
+		var b []byte
+		if _, b, err = frozen.Read(ctx); err != nil {
+			break
+		}
+		got += int64(len(b))
+	}
+	g := grown()
+	t.Logf("read for %v", time.Since(readStart))
+	t.Logf("frozen client: %.1f MiB delivered before %v; heap grew by at most %.1f MiB", float64(got)/(1<<20), err, float64(g)/(1<<20))
+	// A close frame cannot overtake a frame stuck half-written in a full
+	// TCP buffer, so the tab may see an abrupt end (1006) rather than 1008;
+	// either way it reconnects and re-attaches.
+	if s := websocket.CloseStatus(err); s != websocket.StatusPolicyViolation && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		t.Errorf("the frozen client's connection ended with %v, want it closed by the server", err)
+	}
+	if got >= volume {
+		t.Errorf("the frozen client got all %d bytes: the server buffered for it", got)
+	}
+	if g > heapBound {
+		t.Errorf("the server's heap grew by %d MiB while a client did not read", g>>20)
+	}
 	r.healthy(alice)
 }
