@@ -33,8 +33,13 @@ func (d *switchDB) Stats() sql.DBStats {
 }
 func (d *switchDB) Dialect() string { return "postgres" }
 
-// fixedResources is a machine at the given use.
+// fixedResources is a machine at the given memory use.
 func fixedResources(t *testing.T, memPercent int) *Resources {
+	return NewResources(machine(t, memPercent), nil)
+}
+
+// machine writes a machine without cgroup limits at the given memory use.
+func machine(t *testing.T, memPercent int) string {
 	total := int64(8 << 30)
 	avail := total - total*int64(memPercent)/100
 	root := fixture(t, map[string]string{
@@ -43,7 +48,7 @@ func fixedResources(t *testing.T, memPercent int) *Resources {
 		"proc/meminfo":        "MemTotal: " + itoa(total/1024) + " kB\nMemAvailable: " + itoa(avail/1024) + " kB\n",
 		"proc/stat":           stat4CPU,
 	})
-	return NewResources(root, nil)
+	return root
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
