@@ -71,6 +71,17 @@ type Config struct {
 	// Logging
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // text | json
+
+	// Monitoring (see docs/operations.md)
+	MetricsAllow         []string      // CIDRs or addresses that may read /metrics and /health's detail
+	MetricsToken         string        // secret: a bearer token that may read them from anywhere
+	EMF                  string        // CloudWatch Embedded Metric Format: off | stdout | a file path
+	EMFNamespace         string        // CloudWatch namespace of the EMF metrics
+	EMFInterval          time.Duration // how often EMF records are written
+	DegradeMemoryPercent float64       // at or over this memory use, new runs are refused
+	DegradeCPUPercent    float64       // at or over this CPU use, new runs wait in a queue
+	DegradeWait          time.Duration // longest wait in that queue before a refusal
+	AlertActiveUsers     int           // the ActiveUsers alarm line shown in /health
 }
 
 // Defaults returns the embedded defaults: SQLite and data under ./data,
@@ -113,6 +124,15 @@ func Defaults() *Config {
 
 		WSMaxMessageBytes: 256 << 10,
 		WSMessagesPerMin:  1200,
+
+		MetricsAllow:         []string{"127.0.0.0/8", "::1/128"},
+		EMF:                  "off",
+		EMFNamespace:         "PythonIDE/Custom",
+		EMFInterval:          time.Minute,
+		DegradeMemoryPercent: 85,
+		DegradeCPUPercent:    80,
+		DegradeWait:          5 * time.Second,
+		AlertActiveUsers:     35,
 	}
 }
 
@@ -228,6 +248,22 @@ func (c *Config) Validate() error {
 	if !filepath.IsAbs(c.Python) {
 		bad("--python %q: give the interpreter's absolute path, e.g. /usr/bin/python3", c.Python)
 	}
+	for _, a := range c.MetricsAllow {
+		if _, _, err := net.ParseCIDR(a); err != nil && net.ParseIP(a) == nil {
+			bad("--metrics-allow %q: want an address or a CIDR such as 10.0.0.0/16", a)
+		}
+	}
+	for name, p := range map[string]float64{"--degrade-memory-percent": c.DegradeMemoryPercent, "--degrade-cpu-percent": c.DegradeCPUPercent} {
+		if p <= 0 || p > 100 {
+			bad("%s must be above 0 and at most 100", name)
+		}
+	}
+	if strings.TrimSpace(c.EMFNamespace) == "" || strings.HasPrefix(c.EMFNamespace, "AWS/") || len(c.EMFNamespace) > 255 {
+		bad("--emf-namespace %q: want a namespace of your own (not AWS/…)", c.EMFNamespace)
+	}
+	if c.EMFInterval < time.Second {
+		bad("--emf-interval must be at least 1s")
+	}
 	if c.MemoryPerProc > c.MemoryTotal {
 		bad("--memory-per-process must not exceed --memory-total")
 	}
@@ -241,7 +277,7 @@ func (c *Config) Validate() error {
 		"--max-processes": int64(c.MaxProcs), "--memory-per-process": c.MemoryPerProc, "--memory-total": c.MemoryTotal,
 		"--cpu-seconds": int64(c.CPUSeconds), "--max-threads": int64(c.MaxThreads), "--output-bytes": c.OutputBytes,
 		"--output-rate": c.OutputRate, "--ws-max-message-bytes": c.WSMaxMessageBytes, "--ws-messages-per-minute": int64(c.WSMessagesPerMin),
-		"--sandbox-uid": int64(c.SandboxUID),
+		"--sandbox-uid": int64(c.SandboxUID), "--alert-active-users": int64(c.AlertActiveUsers),
 	}
 	for name, v := range positive {
 		if v <= 0 {
@@ -252,7 +288,7 @@ func (c *Config) Validate() error {
 		"--session-ttl": c.SessionTTL, "--activity-flush": c.ActivityFlush,
 		"--login-window": c.LoginWindow, "--shutdown-timeout": c.ShutdownTimeout,
 		"--wall-clock": c.WallClock, "--idle-timeout": c.IdleTimeout, "--input-timeout": c.InputTimeout,
-		"--abandon-grace": c.AbandonGrace,
+		"--abandon-grace": c.AbandonGrace, "--degrade-wait": c.DegradeWait,
 	}
 	for name, d := range durations {
 		if d <= 0 {

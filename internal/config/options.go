@@ -134,6 +134,33 @@ var options = []option{
 	{name: "log-format", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	}},
+	{name: "metrics-allow", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Var(&replaceList{dst: &c.MetricsAllow}, "metrics-allow", "addresses or CIDRs that may read /metrics and the detail of /health (comma-separated; \"none\" for none: then only --metrics-token opens them)")
+	}},
+	{name: "metrics-token", secret: true, bind: func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "bearer token that may read /metrics and the detail of /health from any address")
+	}},
+	{name: "emf", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.EMF, "emf", c.EMF, "CloudWatch Embedded Metric Format records: off, stdout, or a file path")
+	}},
+	{name: "emf-namespace", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.EMFNamespace, "emf-namespace", c.EMFNamespace, "CloudWatch namespace of the EMF metrics")
+	}},
+	{name: "emf-interval", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.EMFInterval, "emf-interval", c.EMFInterval, "how often EMF records are written")
+	}},
+	{name: "degrade-memory-percent", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Float64Var(&c.DegradeMemoryPercent, "degrade-memory-percent", c.DegradeMemoryPercent, "at or over this memory use (of the server's limit) new programs are refused; running ones go on")
+	}},
+	{name: "degrade-cpu-percent", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Float64Var(&c.DegradeCPUPercent, "degrade-cpu-percent", c.DegradeCPUPercent, "at or over this CPU use (of the server's cores) new programs wait in a queue")
+	}},
+	{name: "degrade-wait", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.DegradeWait, "degrade-wait", c.DegradeWait, "longest wait in the CPU queue before a program is refused")
+	}},
+	{name: "alert-active-users", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.AlertActiveUsers, "alert-active-users", c.AlertActiveUsers, "the active-users alarm line shown in /health (the CloudWatch alarm has its own)")
+	}},
 }
 
 func isSecret(name string) bool {
@@ -174,6 +201,30 @@ func (b byteSize) Set(v string) error {
 	}
 	*b.dst = n * mult
 	return nil
+}
+
+// replaceList is a comma-separated list flag with a default: the first Set
+// replaces the default, later ones append; "none" (or "") gives an empty list.
+type replaceList struct {
+	dst *[]string
+	set bool
+}
+
+func (l *replaceList) String() string {
+	if l == nil || l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
+
+func (l *replaceList) Set(v string) error {
+	if !l.set {
+		*l.dst, l.set = []string{}, true
+	}
+	if strings.TrimSpace(v) == "none" {
+		return nil
+	}
+	return listValue{l.dst}.Set(v)
 }
 
 // listValue is a comma-separated list flag; repeating the flag appends.
