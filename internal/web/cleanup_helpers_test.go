@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/coder/websocket"
@@ -153,4 +156,64 @@ func eventually(within time.Duration, cond func() bool) bool {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// decoy is a process the server did not start, left beside it for the
+// cleanup service to (never) find.
+type decoy struct {
+	name string
+	cmd  *exec.Cmd
+	stat procStat
+}
+
+// startDecoys starts python processes that look like what the seed's name
+// matching killed: `python3 server.py` (the server itself, as the seed ran
+// it), bare sleeping python3, one in the test's (the server's) own process
+// group, one running as the sandbox uid like students' programs, and one
+// whose command line names the driver. Each is killed at the test's end.
+func startDecoys(t *testing.T, sandboxUID int) []*decoy {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "server.py"), []byte("import time\ntime.sleep(3600)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sleep := "import time; time.sleep(3600)"
+	type spec struct {
+		name string
+		args []string
+		attr *syscall.SysProcAttr
+	}
+	specs := []spec{
+		{"python3 server.py in its own group", []string{"python3", "server.py"}, &syscall.SysProcAttr{Setpgid: true}},
+		{"/usr/bin/python3 server.py in the server's group", []string{"/usr/bin/python3", "server.py"}, nil},
+		{"python3 -c sleep in its own session", []string{"/usr/bin/python3", "-c", sleep}, &syscall.SysProcAttr{Setsid: true}},
+		{"python3 -c sleep in the server's group", []string{"/usr/bin/python3", "-c", sleep}, nil},
+		{"python3 naming the driver", []string{"python3", "-c", sleep, "pythonide_driver.py", "Local/student0/busy.py"}, &syscall.SysProcAttr{Setpgid: true}},
+	}
+	if os.Geteuid() == 0 {
+		specs = append(specs, spec{"python3 as the sandbox uid", []string{"python3", "-c", sleep},
+			&syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: uint32(sandboxUID), Gid: uint32(sandboxUID)}}})
+	}
+	var out []*decoy
+	for _, s := range specs {
+		cmd := &exec.Cmd{Path: "/usr/bin/python3", Args: s.args, Dir: dir, SysProcAttr: s.attr}
+		if s.attr != nil && s.attr.Credential != nil {
+			cmd.Dir = "/" // the sandbox uid cannot enter the test's private temp folder
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("decoy %s: %v", s.name, err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		st, err := readProcStat(cmd.Process.Pid)
+		if err != nil {
+			t.Fatalf("decoy %s: %v", s.name, err)
+		}
+		if s.attr == nil {
+			if pg, _ := syscall.Getpgid(cmd.Process.Pid); pg != syscall.Getpgrp() {
+				t.Fatalf("decoy %s is in group %d, the server in %d", s.name, pg, syscall.Getpgrp())
+			}
+		}
+		out = append(out, &decoy{name: s.name, cmd: cmd, stat: st})
+	}
+	return out
 }

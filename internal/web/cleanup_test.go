@@ -2,13 +2,18 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/store"
 )
 
 // These tests drive the cleanup service through the real server, WebSocket
@@ -327,5 +332,210 @@ func TestSessionTrackingFollowsRunningPrograms(t *testing.T) {
 		return len(procs) == 0 && u.ProcessCount == 0
 	}) {
 		t.Fatalf("after the end: active_processes %v, resource_usage %+v", procs, u)
+	}
+}
+
+// neverKillDuration is how long the students work in the never-kill proof:
+// PYTHONIDE_NEVERKILL_DURATION if set, else 10 s with -short, else 2 minutes.
+func neverKillDuration(t *testing.T) time.Duration {
+	if v := os.Getenv("PYTHONIDE_NEVERKILL_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("PYTHONIDE_NEVERKILL_DURATION=%q: want a positive duration such as 5m", v)
+		}
+		return d
+	}
+	if testing.Short() {
+		return 10 * time.Second
+	}
+	return 2 * time.Minute
+}
+
+// scenario is one thing a student does in the never-kill proof over a fresh
+// connection; it returns how the program ended ("gone" when it ended while
+// nobody was connected, so its reason could not be seen).
+type scenario struct {
+	name   string
+	accept []string // reasons that are right for it
+	do     func(c *client, w *wsc, id string) (string, error)
+}
+
+func endOf(w *wsc, id string) (string, error) {
+	m, err := w.await(id, wait)
+	if err != nil {
+		return "", err
+	}
+	if m.Type != runner.MsgExit {
+		return "", fmt.Errorf("%s: %+v", id, m)
+	}
+	return m.Reason, nil
+}
+
+// runAndEnd runs the student's file and waits for its end.
+func runAndEnd(file string) func(c *client, w *wsc, id string) (string, error) {
+	return func(c *client, w *wsc, id string) (string, error) {
+		if err := w.trySend(map[string]any{"type": "run", "id": id, "path": "Local/" + c.name + "/" + file}); err != nil {
+			return "", err
+		}
+		return endOf(w, id)
+	}
+}
+
+func neverKillScenarios(r *rig) []scenario {
+	// Every limit is 1 s, so a program the machine is slow to start may be
+	// over its wall clock before it reaches input() or the prompt: timeout
+	// is accepted beside the reason the scenario aims at.
+	return []scenario{
+		{"finish", []string{"exited", "idle", "timeout"}, func(c *client, w *wsc, id string) (string, error) {
+			if err := w.trySend(map[string]any{"type": "run", "id": id, "path": "Local/" + c.name + "/hello.py"}); err != nil {
+				return "", err
+			}
+			if m, err := w.await(id, wait, runner.MsgREPLReady); err != nil || m.Type != runner.MsgREPLReady {
+				return m.Reason, err
+			}
+			if err := w.trySend(map[string]any{"type": "stdin", "id": id, "data": "exit()"}); err != nil {
+				return "", err
+			}
+			return endOf(w, id)
+		}},
+		{"spin", []string{"timeout"}, runAndEnd("spin.py")},
+		{"sleep", []string{"timeout", "idle"}, runAndEnd("sleep.py")},
+		{"input", []string{"idle", "timeout"}, runAndEnd("ask.py")},
+		{"repl", []string{"idle"}, func(c *client, w *wsc, id string) (string, error) {
+			if err := w.trySend(map[string]any{"type": "repl", "id": id}); err != nil {
+				return "", err
+			}
+			return endOf(w, id)
+		}},
+		{"stop", []string{"stopped", "timeout", "idle"}, func(c *client, w *wsc, id string) (string, error) {
+			if err := w.trySend(map[string]any{"type": "run", "id": id, "path": "Local/" + c.name + "/sleep.py"}); err != nil {
+				return "", err
+			}
+			if m, err := w.await(id, wait, runner.MsgStdout); err != nil || m.Type != runner.MsgStdout {
+				return m.Reason, err
+			}
+			if err := w.trySend(map[string]any{"type": "stop", "id": id}); err != nil {
+				return "", err
+			}
+			return endOf(w, id)
+		}},
+		{"leave", []string{"gone"}, func(c *client, w *wsc, id string) (string, error) {
+			if err := w.trySend(map[string]any{"type": "run", "id": id, "path": "Local/" + c.name + "/ticker.py"}); err != nil {
+				return "", err
+			}
+			if m, err := w.await(id, wait, runner.MsgStarted); err != nil || m.Type != runner.MsgStarted {
+				return m.Reason, err
+			}
+			w.close()
+			if !eventually(wait, func() bool { return len(r.reg.ByOwner(c.name)) == 0 }) {
+				return "", fmt.Errorf("%s: still held %v after its owner left", id, wait)
+			}
+			return "gone", nil
+		}},
+	}
+}
+
+// TestCleanupNeverKillsWhatItDidNotStart is the proof the seed's cleanup
+// job failed: with every age limit at 1 s and sweeps every 100 ms, students
+// start and stop programs for a while (many are swept) beside processes the
+// server did not start, some named like the server, some in its process
+// group, one running as the sandbox uid. Every one of those, and the server,
+// is alive at the end.
+func TestCleanupNeverKillsWhatItDidNotStart(t *testing.T) {
+	duration := neverKillDuration(t)
+	r := newRunRig(t, func(c *config.Config) {
+		c.WallClock, c.IdleTimeout, c.InputTimeout, c.AbandonGrace = time.Second, time.Second, time.Second, time.Second
+		c.SweepInterval = 100 * time.Millisecond
+	})
+	decoys := startDecoys(t, r.cfg.SandboxUID)
+	self, err := readProcStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.user("prof", store.RoleProfessor)
+	prof := r.login("prof")
+	scenarios := neverKillScenarios(r)
+	const students = 4
+	var clients []*client
+	for i := range students {
+		name := fmt.Sprintf("student%d", i)
+		r.user(name, store.RoleStudent)
+		c := r.login(name)
+		c.program("hello.py", "print('hello')\n")
+		c.program("spin.py", spinSrc)
+		c.program("sleep.py", sleepSrc)
+		c.program("ask.py", "input('? ')\n")
+		c.program("ticker.py", tickerSrc)
+		clients = append(clients, c)
+	}
+
+	var mu sync.Mutex
+	counts := map[string]int{}
+	deadline := time.Now().Add(duration)
+	var wg sync.WaitGroup
+	for si, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Every student goes through every scenario at least once.
+			for n := 0; n < len(scenarios) || time.Now().Before(deadline); n++ {
+				sc := scenarios[(n+si)%len(scenarios)]
+				w, err := c.tryWS()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				id := fmt.Sprintf("%s-%d", sc.name, n)
+				reason, err := sc.do(c, w, id)
+				w.close()
+				if err != nil {
+					t.Errorf("%s %s: %v", c.name, id, err)
+					return
+				}
+				if !slices.Contains(sc.accept, reason) {
+					t.Errorf("%s %s ended %q, want one of %v", c.name, id, reason, sc.accept)
+				}
+				mu.Lock()
+				counts[reason]++
+				mu.Unlock()
+			}
+		}()
+	}
+	// Meanwhile the professor keeps looking, as a teacher's dashboard does.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for watching := true; watching; {
+		select {
+		case <-done:
+			watching = false
+		case <-time.After(time.Second):
+			if _, status := prof.processList(); status != 200 {
+				t.Errorf("professor's list during the run: %d", status)
+			}
+		}
+	}
+
+	for _, d := range decoys {
+		if err := alive(d.cmd.Process.Pid, d.stat); err != nil {
+			t.Errorf("decoy %q (pid %d) was harmed: %v", d.name, d.cmd.Process.Pid, err)
+		}
+	}
+	if err := alive(os.Getpid(), self); err != nil {
+		t.Errorf("the server: %v", err)
+	}
+	if res := prof.do("GET", "/healthz", nil, nil); res.status != 200 {
+		t.Errorf("the server no longer answers: %d %s", res.status, res.body)
+	}
+	if !eventually(wait, func() bool { list, _ := prof.processList(); return len(list) == 0 }) {
+		t.Errorf("programs left after the students stopped: %v", r.reg.Snapshot())
+	}
+	// The sweep demonstrably ran: programs were stopped for each age limit.
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	t.Logf("%d runs by %d students in %v beside %d decoys; ends: %v", total, students, duration, len(decoys), counts)
+	if counts["timeout"] == 0 || counts["idle"] == 0 || counts["gone"] == 0 {
+		t.Errorf("the sweep did not stop programs for every age limit: %v", counts)
 	}
 }
