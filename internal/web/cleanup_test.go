@@ -19,7 +19,8 @@ import (
 // These tests drive the cleanup service through the real server, WebSocket
 // and confined Python, with limits of a second or two and sweeps every
 // 100 ms. Bounds on how long a sweep takes are generous ("within a few
-// seconds"); lower bounds only check that nothing was stopped early.
+// seconds"); a lower bound ("not before the limit") is measured from an
+// instant before the limit's clock can start, so load cannot break it.
 
 const (
 	sleepSrc = "print('go')\nimport time\ntime.sleep(600)\n"
@@ -31,15 +32,18 @@ func TestIdleProgramsAreStoppedButComputingIsNotIdle(t *testing.T) {
 	w := alice.ws()
 
 	// A REPL left at its prompt, and a script asleep: nothing moves.
+	// Its last activity comes after the request is sent, so the stop must
+	// come more than the idle timeout after this instant, however loaded
+	// the machine.
+	asked := time.Now()
 	w.send(map[string]any{"type": "repl", "id": "r"})
 	w.until("r", runner.MsgREPLReady, wait)
-	prompt := time.Now()
 	_, _, m := w.until("r", runner.MsgExit, wait)
 	if m.Reason != "idle" || !strings.Contains(m.Message, "did nothing for 1 second") {
 		t.Fatalf("idle REPL: %+v", m)
 	}
-	if took := time.Since(prompt); took < 500*time.Millisecond {
-		t.Errorf("the idle REPL was stopped %v after its prompt, before the 1 s idle timeout", took)
+	if took := time.Since(asked); took <= time.Second {
+		t.Errorf("the idle REPL was stopped %v after it was asked for, within the 1 s idle timeout", took)
 	}
 	w.send(map[string]any{"type": "run", "id": "s", "path": alice.program("sleep.py", sleepSrc)})
 	if _, _, m := w.until("s", runner.MsgExit, wait); m.Reason != "idle" {
@@ -63,15 +67,15 @@ func TestWaitingForInputTooLongIsIdle(t *testing.T) {
 	_, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.InputTimeout = time.Second })
 	w := alice.ws()
 	p := alice.program("ask.py", "name = input('name? ')\nprint('hi', name)\n")
+	sent := time.Now() // before the wait for input can begin
 	w.send(map[string]any{"type": "run", "id": "a", "path": p})
 	w.until("a", runner.MsgInputRequest, wait)
-	asked := time.Now()
 	_, _, m := w.until("a", runner.MsgExit, wait)
 	if m.Reason != "idle" || !strings.Contains(m.Message, "waited more than 1 second for input") {
 		t.Fatalf("exit %+v", m)
 	}
-	if took := time.Since(asked); took < 500*time.Millisecond {
-		t.Errorf("stopped %v after asking, before the 1 s input timeout", took)
+	if took := time.Since(sent); took <= time.Second {
+		t.Errorf("stopped %v after the run was sent, within the 1 s input timeout", took)
 	}
 }
 
@@ -115,14 +119,14 @@ func TestAbandonedProgramIsGoneAfterTheGrace(t *testing.T) {
 	}
 	pid, pidStart := held[0].PID, held[0].PIDStart
 
+	closed := time.Now() // the grace starts after this, when the server sees the close
 	w.close()
-	closed := time.Now()
 	if !eventually(10*time.Second, func() bool { return len(r.reg.ByOwner("alice")) == 0 }) {
 		t.Fatalf("alice's program still held 10 s after she left: %+v", r.reg.ByOwner("alice"))
 	}
 	took := time.Since(closed)
-	if took < 500*time.Millisecond {
-		t.Errorf("stopped %v after the disconnect, before the 1 s grace", took)
+	if took <= time.Second {
+		t.Errorf("stopped %v after the disconnect, within the 1 s grace", took)
 	}
 	t.Logf("abandoned program gone %v after the disconnect", took.Round(time.Millisecond))
 	if list, status := prof.processList(); status != 200 || len(list) != 0 {
@@ -140,7 +144,7 @@ func TestAbandonedProgramIsGoneAfterTheGrace(t *testing.T) {
 }
 
 func TestReconnectWithinTheGraceResumesTheStream(t *testing.T) {
-	const grace = 2 * time.Second
+	const grace = 3 * time.Second // the reconnect takes well under that, even on a loaded machine
 	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.AbandonGrace = grace })
 	w := alice.ws()
 	w.send(map[string]any{"type": "run", "id": "k", "path": alice.program("ticker.py", tickerSrc)})
@@ -162,8 +166,9 @@ func TestReconnectWithinTheGraceResumesTheStream(t *testing.T) {
 	w2.send(map[string]any{"type": "attach", "id": "k", "since": last})
 	resumed := time.Now()
 	want := last + 1
-	// Stay connected for twice the grace: the program must keep running.
-	for time.Since(resumed) < 2*grace {
+	// Stay connected past the end of the grace the disconnect started: the
+	// program must keep running.
+	for time.Since(resumed) < grace {
 		m := w2.next("k", wait)
 		if m.Type != runner.MsgStdout {
 			t.Fatalf("after re-attaching: %+v", m)
@@ -401,7 +406,7 @@ func neverKillScenarios(r *rig) []scenario {
 		{"spin", []string{"timeout"}, runAndEnd("spin.py")},
 		{"sleep", []string{"timeout", "idle"}, runAndEnd("sleep.py")},
 		{"input", []string{"idle", "timeout"}, runAndEnd("ask.py")},
-		{"repl", []string{"idle"}, func(c *client, w *wsc, id string) (string, error) {
+		{"repl", []string{"idle", "timeout"}, func(c *client, w *wsc, id string) (string, error) {
 			if err := w.trySend(map[string]any{"type": "repl", "id": id}); err != nil {
 				return "", err
 			}
