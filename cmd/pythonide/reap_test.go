@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -19,7 +20,9 @@ import (
 // TestKilledServerLeavesNoProgramBehind runs a student's program in the real
 // binary, SIGKILLs the server (no shutdown code runs), and restarts it on
 // the same data: the old program must be gone, killed by the parent-death
-// signal or reaped at start, and no cgroup of it may remain.
+// signal or reaped at start, and no cgroup of it may remain. A process
+// planted in the old program's cgroups stands for one that outlived its
+// server: the restart must kill it.
 func TestKilledServerLeavesNoProgramBehind(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills real servers")
@@ -81,6 +84,38 @@ func TestKilledServerLeavesNoProgramBehind(t *testing.T) {
 	}
 	t.Logf("after SIGKILL of the server: %s (%v)", how, time.Since(killedAt).Round(time.Millisecond))
 
+	// Pretend a process outlived its server (as one would where the
+	// parent-death signal cannot act): put a sleeper in the old program's
+	// cgroups. The restarted server must reap it by cgroup membership.
+	var straggler *exec.Cmd
+	if len(groups) > 0 {
+		straggler = exec.Command("/usr/bin/python3", "-c", "import time; time.sleep(600)")
+		straggler.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := straggler.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { straggler.Process.Kill(); straggler.Wait() })
+		for _, g := range groups {
+			if err := os.WriteFile(filepath.Join(g, "cgroup.procs"), []byte(fmt.Sprint(straggler.Process.Pid)), 0); err != nil {
+				t.Fatalf("placing the straggler in %s: %v", g, err)
+			}
+		}
+		procs = append(procs, hostProc{straggler.Process.Pid, mustStart(t, straggler.Process.Pid)})
+	}
+
+	// Beside it, a process that merely looks like ours: reaping at start goes
+	// by cgroup membership, never by name, so it must survive.
+	if err := os.WriteFile(filepath.Join(dir, "server.py"), []byte("import time\ntime.sleep(600)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lookalike := &exec.Cmd{Path: "/usr/bin/python3", Args: []string{"python3", "server.py", unique}, Dir: dir,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+	if err := lookalike.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lookalike.Process.Kill(); lookalike.Wait() })
+	lookalikeProc := []hostProc{{lookalike.Process.Pid, mustStart(t, lookalike.Process.Pid)}}
+
 	srv2 := startServer(t, data, addr)
 	stopped := false
 	stop := func() { // a clean stop removes this instance's cgroup subtree
@@ -93,6 +128,15 @@ func TestKilledServerLeavesNoProgramBehind(t *testing.T) {
 	t.Cleanup(stop) // before startServer's SIGKILL, even when the test fails
 	if !waitFor(10*time.Second, func() bool { return allGone(procs) }) {
 		t.Fatalf("the old program's processes survive the restart: %v", alive(procs))
+	}
+	if len(alive(lookalikeProc)) != 1 {
+		t.Errorf("the restart killed %q, which it did not start", "python3 server.py")
+	}
+	if straggler != nil {
+		straggler.Wait()
+		if st := straggler.ProcessState.Sys().(syscall.WaitStatus); !st.Signaled() || st.Signal() != syscall.SIGKILL {
+			t.Errorf("the straggler ended %v, want killed by the restarted server", straggler.ProcessState)
+		}
 	}
 	for _, g := range groups {
 		if _, err := os.Stat(g); !os.IsNotExist(err) {
@@ -243,6 +287,15 @@ func processesNaming(t *testing.T, needle string) []hostProc {
 		}
 	}
 	return out
+}
+
+func mustStart(t *testing.T, pid int) string {
+	t.Helper()
+	st, _ := stat(pid)
+	if st == "" {
+		t.Fatalf("no process %d", pid)
+	}
+	return st
 }
 
 // stat returns the start time and state of pid ("" if there is none).
