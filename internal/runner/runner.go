@@ -32,6 +32,15 @@ type Options struct {
 	MaxFrame    int           // largest driver event (a figure); default 8 MiB
 	// Observe, when set, is told of each start (with its latency) and end.
 	Observe Observer
+	// Gate, when set, is asked before every run is admitted (graceful
+	// degradation: refuse or briefly queue new runs while the server is
+	// short of memory or CPU). Its error refuses the run; it may block.
+	Gate Gate
+}
+
+// Gate decides whether a new run may go on to admission.
+type Gate interface {
+	Check() error
 }
 
 // Observer receives the runner's events for metrics.
@@ -135,6 +144,15 @@ func (r *Runner) REPL(u User, clientID string, sink Sink) error {
 }
 
 func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run workspace.Runnable, sink Sink) error {
+	if r.opts.Gate != nil {
+		// Outside r.mu: the gate may hold this run in its queue.
+		if err := r.opts.Gate.Check(); err != nil {
+			if r.opts.Observe != nil {
+				r.opts.Observe.Refused(err)
+			}
+			return err
+		}
+	}
 	began := time.Now()
 	key := clientKey{u.Name, clientID}
 	r.mu.Lock()

@@ -1,16 +1,12 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/monitor"
 )
 
 // healthz says only that the process serves HTTP: a liveness probe must not
@@ -32,7 +28,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]check{
 		"database": timed(func() error { return s.store.Ping(ctx) }),
-		"storage":  timed(func() error { return probeStorage(s.cfg.DataDir) }),
+		"storage":  timed(func() error { return monitor.ProbeStorage(s.cfg.DataDir) }),
 	}
 	status, code := "ready", http.StatusOK
 	for _, c := range checks {
@@ -51,38 +47,6 @@ func timed(f func() error) check {
 		c.Error = err.Error()
 	}
 	return c
-}
-
-// probeStorage writes, fsyncs, reads back and removes a small file in the
-// data folder: a mount that went away or turned read-only fails here.
-func probeStorage(dir string) error {
-	want := make([]byte, 32)
-	_, _ = rand.Read(want)
-	f, err := os.CreateTemp(dir, ".readyz-*")
-	if err != nil {
-		return err
-	}
-	name := f.Name()
-	defer os.Remove(name)
-	if _, err := f.Write(want); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	got, err := os.ReadFile(filepath.Clean(name))
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(got, want) {
-		return fmt.Errorf("storage probe read back different bytes")
-	}
-	return nil
 }
 
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {

@@ -38,10 +38,35 @@ var cgroupSeq atomic.Int64
 // service (sweeping every 100 ms).
 func newRunRig(t *testing.T, tweak func(*config.Config)) *rig {
 	t.Helper()
+	return newRunRigWith(t, runRigOptions{tweak: tweak})
+}
+
+// runRigOptions vary the run rig: another store, and (for the monitoring
+// tests) hooks made once the registry exists.
+type runRigOptions struct {
+	store *store.Store // nil: a fresh SQLite store
+	tweak func(*config.Config)
+	hooks func(reg *registry.Registry) runHooks
+}
+
+// runHooks are the runner's gate and observer and the cleanup service's
+// sweep observer.
+type runHooks struct {
+	gate    runner.Gate
+	observe runner.Observer
+	swept   func([]registry.Decision)
+}
+
+func newRunRigWith(t *testing.T, o runRigOptions) *rig {
+	t.Helper()
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
 		t.Skip("no /usr/bin/python3 on this machine")
 	}
-	r := newRig(t, storetest.SQLite(t), func(c *config.Config) {
+	tweak := o.tweak
+	if o.store == nil {
+		o.store = storetest.SQLite(t)
+	}
+	r := newRig(t, o.store, func(c *config.Config) {
 		c.MaxFileBytes = 1 << 20
 		c.QuotaBytes = 8 << 20
 		c.SweepInterval = 100 * time.Millisecond
@@ -87,10 +112,16 @@ func newRunRig(t *testing.T, tweak func(*config.Config)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var hooks runHooks
+	if o.hooks != nil {
+		hooks = o.hooks(reg)
+	}
 	tracker := reaper.NewTracker(reg, r.st, log)
 	run := runner.New(reg, sb, r.ws, runner.Options{DriverDir: driverDir, DriverPath: driver,
-		OutputBytes: c.OutputBytes, OutputRate: c.OutputRate, SampleEvery: 200 * time.Millisecond}, log, tracker.Changed)
+		OutputBytes: c.OutputBytes, OutputRate: c.OutputRate, SampleEvery: 200 * time.Millisecond,
+		Gate: hooks.gate, Observe: hooks.observe}, log, tracker.Changed)
 	sweep := reaper.New(reg, run, c.SweepInterval, log)
+	sweep.Swept = hooks.swept
 	ctx, cancel := context.WithCancel(context.Background())
 	go sweep.Run(ctx)
 	go tracker.Run(ctx, 100*time.Millisecond)

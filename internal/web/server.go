@@ -12,6 +12,7 @@ import (
 
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/roster"
 	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/store"
@@ -29,6 +30,10 @@ type Deps struct {
 	Log       *slog.Logger
 	// Observe, when set, is told of every finished request (metrics).
 	Observe func(r *http.Request, status int, took time.Duration)
+	// Monitor answers GET /health; nil gives a bare "ok".
+	Monitor *monitor.Monitor
+	// Metrics serves GET /metrics (promhttp on the server's registry); nil: 404.
+	Metrics http.Handler
 }
 
 // Server holds the handlers' dependencies.
@@ -45,11 +50,15 @@ type Server struct {
 	proxies []*net.IPNet
 	observe func(r *http.Request, status int, took time.Duration)
 	started time.Time
+
+	mon            *monitor.Monitor
+	metricsHandler http.Handler
 }
 
 // New builds the server and its routes.
 func New(d Deps) *Server {
-	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, runner: d.Runner, log: d.Log, observe: d.Observe, started: time.Now()}
+	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, runner: d.Runner, log: d.Log, observe: d.Observe, started: time.Now(),
+		mon: d.Monitor, metricsHandler: d.Metrics}
 	s.wsRate = auth.NewThrottle(d.Config.WSMessagesPerMin, time.Minute, time.Now)
 	for _, c := range d.Config.TrustedProxies {
 		if _, n, err := net.ParseCIDR(c); err == nil {
@@ -65,6 +74,8 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /health", s.health)
+	mux.HandleFunc("GET /metrics", s.metrics)
 
 	mux.HandleFunc("POST /api/login", s.login)
 	mux.Handle("POST /api/logout", s.authed(s.logout))
