@@ -27,6 +27,7 @@ type student struct {
 	runTags   map[string]string // ETags of the program files
 	runs      int
 	abandoned map[string]bool // runs given up on: their late messages are not strays
+	loggedIn  bool
 }
 
 // The files a student works on, in their home.
@@ -46,7 +47,7 @@ func (s *student) session(hard context.Context, end time.Time, arrival time.Dura
 	s.lt.active.Add(1)
 	defer s.lt.active.Add(-1)
 	ok := s.arrive(hard)
-	defer s.leave()
+	defer s.leave(hard)
 	if !ok {
 		return
 	}
@@ -107,6 +108,7 @@ func (s *student) arrive(hard context.Context) bool {
 	ok := s.op(hard, func(ctx context.Context) *opError {
 		return s.timed(OpLogin, func() *opError { return s.http.login(ctx, s.name, s.password) })
 	})
+	s.loggedIn = ok
 	ok = ok && s.op(hard, func(ctx context.Context) *opError {
 		w, err := dialWS(ctx, s.http)
 		s.ws = w
@@ -117,12 +119,17 @@ func (s *student) arrive(hard context.Context) bool {
 	return ok && s.op(hard, func(ctx context.Context) *opError { return s.saveNotes(ctx, false) })
 }
 
-func (s *student) leave() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+// leave closes the connection and logs out, unless the run was cut short
+// (then the server is not waited for).
+func (s *student) leave(hard context.Context) {
 	if s.ws != nil {
 		s.ws.close()
 	}
+	if !s.loggedIn || hard.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), min(s.lt.cfg.OpTimeout, 5*time.Second))
+	defer cancel()
 	s.http.logout(ctx)
 }
 
