@@ -106,7 +106,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /ws", s.authed(s.websocket))
 
 	mux.HandleFunc("/api/", s.apiNotFound)
-	mux.HandleFunc("GET /{$}", s.index)
+	s.routeUI(mux)
 
 	return s.logAndRecover(s.crossOrigin(mux))
 }

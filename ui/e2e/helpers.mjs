@@ -1,0 +1,96 @@
+// Shared set-up for the end-to-end tests: Debian's Chromium driven by
+// playwright-core against a real pythonide server. The Go test
+// (cmd/pythonide/ui_e2e_test.go) starts the server and sets:
+//   PYTHONIDE_E2E_URL         http://127.0.0.1:PORT
+//   PYTHONIDE_E2E_USERS       JSON {"alice": "pw", ...}
+//   PYTHONIDE_E2E_SHOTS       folder for screenshots (default /tmp)
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const BASE = process.env.PYTHONIDE_E2E_URL ?? "http://127.0.0.1:8080";
+export const USERS = JSON.parse(process.env.PYTHONIDE_E2E_USERS ?? "{}");
+export const SHOTS = process.env.PYTHONIDE_E2E_SHOTS ?? "/tmp";
+const executablePath = process.env.PYTHONIDE_E2E_CHROMIUM ?? "/usr/bin/chromium";
+
+// Generous: a loaded 2-core CI machine starting confined Python.
+export const WAIT = 30_000;
+
+/** browser starts a fresh Chromium profile (its own cookies) at 1280×720. */
+export async function browser() {
+  const dir = mkdtempSync(join(tmpdir(), "pythonide-e2e-"));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1280, height: 720 },
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    ],
+  });
+  ctx.setDefaultTimeout(WAIT);
+  const close = async () => {
+    await ctx.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { ctx, close };
+}
+
+/** page opens a new tab that fails the test on any uncaught page error. */
+export async function newPage(ctx) {
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/status of (401|404|409|412|429)/.test(m.text())) page.errors.push(m.text());
+  });
+  return page;
+}
+
+export async function login(page, user, password = USERS[user]) {
+  await page.goto(BASE + "/");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.locator(".conn[data-state=open]").waitFor();
+}
+
+/** newFile makes a file in the selected folder (My files by default) and opens it. */
+export async function newFile(page, name) {
+  await page.getByRole("button", { name: "New file" }).click();
+  const input = page.getByLabel(/Name of the new file/);
+  await input.fill(name);
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("tab", { name: new RegExp(name.replace(/\./g, "\\.")) }).waitFor();
+}
+
+/** typeCode replaces the editor's text as a student's typing would. */
+export async function typeCode(page, code) {
+  const ed = page.locator(".editor-pane:not([hidden]) .cm-content");
+  await ed.click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  // insertText: auto-indent and bracket closing would otherwise double what we type
+  await page.keyboard.insertText(code);
+}
+
+export async function saved(page) {
+  await page.locator(".save-state[data-state=saved]").waitFor();
+}
+
+/** out is the text of the visible console. */
+export function out(page) {
+  return page.locator(".console-pane:not([hidden]) .out");
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `ui-${name}.png`) });
+}
+
+export async function api(page, method, path, body) {
+  return page.evaluate(async ([method, path, body]) => {
+    const res = await fetch(path, { method, headers: body === undefined ? {} : { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, text: await res.text() };
+  }, [method, path, body]);
+}

@@ -1,0 +1,202 @@
+// The IDE shell: header (run controls, connection, theme, font size, user),
+// files on the left, editor tabs in the middle, consoles on the right, and
+// for a teacher the class views.
+import { api, ApiError, setExpiredHandler, type Me } from "./api";
+import { baseName, clear, h, toast } from "./dom";
+import { Editors } from "./editors";
+import { FileTree } from "./files";
+import { Consoles } from "./consoles";
+import { Socket, type ConnState } from "./socket";
+import { AdminView } from "./admin";
+import { loginForm } from "./login";
+import { listDrafts, dropDraft } from "./drafts";
+import { applySettings, loadSettings, type Theme } from "./settings";
+import { open as openDialog } from "./dialog";
+
+export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void {
+  clear(root);
+  const settings = loadSettings();
+  let reauth: Promise<void> | null = null;
+
+  // An expired session shows the login form over the page: the editors and
+  // their unsaved text stay where they are, and the failed request is retried.
+  const relogin = (): Promise<void> => {
+    reauth ??= new Promise<void>((resolve) => {
+      const form = loginForm((who) => {
+        if (who.username !== me.username) {
+          location.reload(); // someone else: start clean (drafts stay in this browser)
+          return;
+        }
+        dlg.close();
+        reauth = null;
+        resolve();
+      }, { username: me.username, note: "Your session has ended. Log in again to carry on — your unsaved work is kept." });
+      const dlg = h("dialog", { class: "relogin", "aria-label": "Log in again" }, h("h2", {}, "Please log in again"), form);
+      dlg.addEventListener("cancel", (e) => e.preventDefault());
+      document.body.append(dlg);
+      dlg.showModal();
+    });
+    return reauth;
+  };
+  setExpiredHandler(relogin);
+
+  const connEl = h("span", { class: "conn", role: "status", "aria-live": "polite" });
+  const sock = new Socket(
+    (s: ConnState) => {
+      connEl.dataset.state = s;
+      connEl.textContent = s === "open" ? "● Connected" : s === "connecting" ? "○ Connecting…" : "○ Reconnecting…";
+    },
+    (m) => consoles.orphan(m),
+    async () => {
+      const who = await api.me();
+      if (!who) await relogin();
+    },
+  );
+  const consoles = new Consoles(sock);
+  const editors = new Editors(me.username);
+  const tree = new FileTree(me, {
+    open: (p, w) => void editors.open(p, w),
+    renamed: (a, b) => editors.renamed(a, b),
+    removed: (p) => editors.removed(p),
+  });
+
+  const runBtn = h("button", { type: "button", class: "primary run", title: "Run the open file (F5)", disabled: true }, "▶ Run");
+  const run = async () => {
+    const path = editors.activePath();
+    if (!path) return toast("Open a Python file first, then press Run.", "error");
+    if (!path.endsWith(".py")) return toast("Only Python files (ending in .py) can be run.", "error");
+    runBtn.disabled = true;
+    try {
+      if (!(await editors.flush(path))) {
+        const st = editors.stateOf(path);
+        if (st?.state === "conflict") toast("This file was changed elsewhere. Choose which version to keep, then run again.", "error");
+        else toast(`Your file could not be saved, so it was not run. ${st?.detail ?? ""}`, "error");
+        return;
+      }
+      consoles.run(path);
+    } finally {
+      runBtn.disabled = !editors.activePath();
+    }
+  };
+  runBtn.addEventListener("click", () => void run());
+  editors.onActiveChange = (p) => {
+    runBtn.disabled = !p;
+    runBtn.textContent = p ? `▶ Run ${baseName(p)}` : "▶ Run";
+  };
+
+  const theme = h("select", { id: "theme", "aria-label": "Colour theme" },
+    ...(["light", "dark", "contrast"] as Theme[]).map((t) => h("option", { value: t, selected: t === settings.theme }, t === "contrast" ? "high contrast" : t)));
+  theme.addEventListener("change", () => {
+    settings.theme = theme.value as Theme;
+    applySettings(settings);
+  });
+  const fontLabel = h("span", { class: "font-size", "aria-live": "polite" }, `${settings.fontSize}px`);
+  const font = (d: number) => {
+    settings.fontSize = Math.min(28, Math.max(10, settings.fontSize + d));
+    fontLabel.textContent = `${settings.fontSize}px`;
+    applySettings(settings);
+  };
+
+  const ide = h("main", { class: "ide" },
+    tree.el,
+    h("section", { class: "editor", "aria-label": "Editor" },
+      h("div", { class: "bar" }, editors.tabBar, editors.status),
+      editors.panes),
+    consoles.el,
+  );
+
+  const admin = me.role === "professor" ? new AdminView(me.username) : null;
+  const viewSwitch = admin
+    ? h("div", { class: "view-switch", role: "group", "aria-label": "View" },
+        h("button", { type: "button", "aria-pressed": "true", id: "view-ide" }, "Code"),
+        h("button", { type: "button", "aria-pressed": "false", id: "view-class" }, "Class"))
+    : null;
+  viewSwitch?.addEventListener("click", (e) => {
+    const b = (e.target as HTMLElement).closest("button");
+    if (!b || !admin) return;
+    const cls = b.id === "view-class";
+    viewSwitch.querySelectorAll("button").forEach((x) => x.setAttribute("aria-pressed", String(x === b)));
+    ide.hidden = cls;
+    if (cls) admin.show();
+    else admin.hide();
+  });
+
+  const logout = async () => {
+    await editors.saveAll();
+    sock.stop();
+    admin?.hide();
+    setExpiredHandler(null);
+    try {
+      await api.logout();
+    } catch {
+      /* gone already */
+    }
+    onLogout();
+  };
+
+  const header = h("header", { class: "top" },
+    h("span", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "py"), "pythonide"),
+    viewSwitch,
+    runBtn,
+    h("button", { type: "button", class: "danger", title: "Stop the program (Shift+F5)", onclick: () => consoles.stopActive() }, "■ Stop"),
+    h("span", { class: "spacer" }),
+    connEl,
+    theme,
+    h("span", { class: "font-controls", role: "group", "aria-label": "Font size" },
+      h("button", { type: "button", "aria-label": "Smaller text", onclick: () => font(-1) }, "A−"),
+      fontLabel,
+      h("button", { type: "button", "aria-label": "Larger text", onclick: () => font(1) }, "A+")),
+    h("span", { class: "who", title: me.username }, me.full_name || me.username, me.role === "professor" ? " (teacher)" : ""),
+    h("button", { type: "button", onclick: () => void changePassword() }, "Password"),
+    h("button", { type: "button", onclick: () => void logout() }, "Log out"),
+  );
+
+  root.append(h("div", { class: "app" }, header, ide, admin?.el ?? null), h("div", { id: "toasts", "aria-live": "polite" }));
+
+  window.addEventListener("keydown", (e) => {
+    if (e.key === "F5") {
+      e.preventDefault();
+      if (e.shiftKey) consoles.stopActive();
+      else if (!ide.hidden) void run();
+    }
+  });
+
+  offerDrafts(me, editors);
+  void tree.load();
+  sock.start();
+  // For the end-to-end tests: simulate a network drop.
+  (window as unknown as { pythonide: object }).pythonide = { dropConnection: () => sock.dropForTest() };
+}
+
+/** offerDrafts lists unsaved text left in this browser by an earlier visit. */
+function offerDrafts(me: Me, editors: Editors): void {
+  const drafts = listDrafts(me.username);
+  if (drafts.length === 0) return;
+  const box = h("div", { class: "drafts", role: "region", "aria-label": "Unsaved work" },
+    h("p", {}, h("strong", {}, "Unsaved work from before was kept in this browser."), " Open a file to get it back:"));
+  const list = h("ul");
+  for (const d of drafts) {
+    list.append(h("li", {},
+      h("button", { type: "button", onclick: () => { void editors.open(d.path, true); box.remove(); } }, baseName(d.path)),
+      ` (${new Date(d.draft.at).toLocaleString()}) `,
+      h("button", { type: "button", class: "link", "aria-label": `Throw away unsaved changes to ${baseName(d.path)}`, onclick: (e: Event) => { dropDraft(me.username, d.path); (e.target as HTMLElement).closest("li")?.remove(); if (!list.children.length) box.remove(); } }, "throw away")));
+  }
+  box.append(list);
+  editors.empty.prepend(box);
+}
+
+async function changePassword(): Promise<void> {
+  const old = h("input", { id: "pw-old", type: "password", autocomplete: "current-password" });
+  const nw = h("input", { id: "pw-new", type: "password", autocomplete: "new-password", minlength: 6 });
+  const body = h("div", {},
+    h("div", { class: "field" }, h("label", { for: "pw-old" }, "Current password"), old),
+    h("div", { class: "field" }, h("label", { for: "pw-new" }, "New password (at least 6 characters)"), nw));
+  const v = await openDialog("Change your password", body, [{ label: "Cancel", value: "" }, { label: "Change", value: "ok", primary: true }], "ok");
+  if (v !== "ok") return;
+  try {
+    await api.changePassword(old.value, nw.value);
+    toast("Your password was changed.");
+  } catch (e) {
+    toast(e instanceof ApiError ? e.message : String(e), "error");
+  }
+}
