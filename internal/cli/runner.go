@@ -21,7 +21,7 @@ import (
 // of a previous instance reaped), the interpreter driver, the registry, the
 // runner, session tracking, and the cleanup service.
 func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *workspace.Workspace, log *slog.Logger,
-	goBackground func(func()), bg context.Context) (*runner.Runner, *sandbox.Sandbox, error) {
+	goBackground func(func()), bg context.Context, obs *observability) (*runner.Runner, *sandbox.Sandbox, error) {
 	sb, err := sandbox.Probe(ctx, sandbox.Config{
 		Python: c.Python, MemoryBytes: c.MemoryPerProc, TotalMemory: c.MemoryTotal,
 		CPUSeconds: c.CPUSeconds, MaxProcs: c.MaxThreads, MaxFileBytes: c.MaxFileBytes,
@@ -58,13 +58,19 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 		sb.Close()
 		return nil, nil, err
 	}
+	if err := obs.attach(reg, sb.Layers()); err != nil {
+		sb.Close()
+		return nil, nil, err
+	}
 	tracker := reaper.NewTracker(reg, st, log)
 	run := runner.New(reg, sb, ws, runner.Options{
 		DriverDir: driverDir, DriverPath: driver, OutputBytes: c.OutputBytes, OutputRate: c.OutputRate,
+		Gate: obs.mon.Gate(), Observe: obs.metrics,
 	}, log, tracker.Changed)
 	cleanup := reaper.New(reg, run, c.SweepInterval, log)
-	cleanup.Swept = func([]registry.Decision) { tracker.MarkAll() }
+	cleanup.Swept = func(ds []registry.Decision) { tracker.MarkAll(); obs.swept(ds) }
 	goBackground(func() { cleanup.Run(bg) })
+	obs.run(goBackground, bg)
 	goBackground(func() { tracker.Run(bg, time.Second) })
 	log.Info("programs run confined", "layers", sb.Layers().String(), "python", c.Python,
 		"memory_per_process", c.MemoryPerProc, "max_processes", c.MaxProcs, "sweep", c.SweepInterval)

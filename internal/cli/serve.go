@@ -53,13 +53,16 @@ func serve(ctx context.Context, env Env, args []string) error {
 		TTL: c.SessionTTL, SingleSession: c.SingleSession,
 		LoginPerUser: c.LoginPerUser, LoginPerAddr: c.LoginPerAddr, LoginWindow: c.LoginWindow,
 	}, log)
+	// Closed after the background work below has stopped writing to it.
+	obs := newObservability(c, st, log, env.Stdout)
+	defer obs.close()
 	bg, cancelBg := context.WithCancel(context.Background())
 	var background sync.WaitGroup
 	goBackground := func(f func()) { background.Add(1); go func() { defer background.Done(); f() }() }
 	defer func() { cancelBg(); background.Wait() }()
 	goBackground(func() { sessions.Run(bg, c.ActivityFlush) })
 
-	run, sb, err := startRunner(ctx, c, st, ws, log, goBackground, bg)
+	run, sb, err := startRunner(ctx, c, st, ws, log, goBackground, bg, obs)
 	if err != nil {
 		return err
 	}
@@ -67,10 +70,12 @@ func serve(ctx context.Context, env Env, args []string) error {
 
 	srv := web.New(web.Deps{
 		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run,
+		Monitor: obs.mon, Metrics: obs.handler(), Observe: obs.metrics.ObserveHTTP,
 		Roster: &roster.Roster{Store: st, Workspace: ws, EndSessions: func(ctx context.Context, u string) error {
 			return sessions.EndUserSessions(ctx, u, "")
 		}},
 	})
+	obs.server.Store(srv)
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", c.Listen, err)

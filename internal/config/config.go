@@ -78,8 +78,8 @@ type Config struct {
 	EMF                  string        // CloudWatch Embedded Metric Format: off | stdout | a file path
 	EMFNamespace         string        // CloudWatch namespace of the EMF metrics
 	EMFInterval          time.Duration // how often EMF records are written
-	DegradeMemoryPercent float64       // at or over this memory use, new runs are refused
-	DegradeCPUPercent    float64       // at or over this CPU use, new runs wait in a queue
+	DegradeMemoryPercent float64       // at or over this memory use, new runs are refused; 0: off
+	DegradeCPUPercent    float64       // at or over this CPU use, new runs wait in a queue; 0: off
 	DegradeWait          time.Duration // longest wait in that queue before a refusal
 	AlertActiveUsers     int           // the ActiveUsers alarm line shown in /health
 }
@@ -254,8 +254,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for name, p := range map[string]float64{"--degrade-memory-percent": c.DegradeMemoryPercent, "--degrade-cpu-percent": c.DegradeCPUPercent} {
-		if p <= 0 || p > 100 {
-			bad("%s must be above 0 and at most 100", name)
+		if p < 0 || p > 100 {
+			bad("%s must be between 0 (off) and 100", name)
 		}
 	}
 	if strings.TrimSpace(c.EMFNamespace) == "" || strings.HasPrefix(c.EMFNamespace, "AWS/") || len(c.EMFNamespace) > 255 {

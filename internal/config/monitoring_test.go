@@ -63,7 +63,7 @@ func TestMetricsTokenIsASecret(t *testing.T) {
 func TestMonitoringValidation(t *testing.T) {
 	cases := map[string][]string{
 		"--metrics-allow":          {"--metrics-allow", "not-an-address"},
-		"--degrade-memory-percent": {"--degrade-memory-percent", "0"},
+		"--degrade-memory-percent": {"--degrade-memory-percent", "-5"},
 		"--degrade-cpu-percent":    {"--degrade-cpu-percent", "101"},
 		"--emf-namespace":          {"--emf-namespace", "AWS/ECS"},
 		"--emf-interval":           {"--emf-interval", "10ms"},

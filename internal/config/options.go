@@ -150,10 +150,10 @@ var options = []option{
 		fs.DurationVar(&c.EMFInterval, "emf-interval", c.EMFInterval, "how often EMF records are written")
 	}},
 	{name: "degrade-memory-percent", bind: func(fs *flag.FlagSet, c *Config) {
-		fs.Float64Var(&c.DegradeMemoryPercent, "degrade-memory-percent", c.DegradeMemoryPercent, "at or over this memory use (of the server's limit) new programs are refused; running ones go on")
+		fs.Float64Var(&c.DegradeMemoryPercent, "degrade-memory-percent", c.DegradeMemoryPercent, "at or over this memory use (of the server's limit) new programs are refused; running ones go on (0: off)")
 	}},
 	{name: "degrade-cpu-percent", bind: func(fs *flag.FlagSet, c *Config) {
-		fs.Float64Var(&c.DegradeCPUPercent, "degrade-cpu-percent", c.DegradeCPUPercent, "at or over this CPU use (of the server's cores) new programs wait in a queue")
+		fs.Float64Var(&c.DegradeCPUPercent, "degrade-cpu-percent", c.DegradeCPUPercent, "at or over this CPU use (of the server's cores) new programs wait in a queue (0: off)")
 	}},
 	{name: "degrade-wait", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.DegradeWait, "degrade-wait", c.DegradeWait, "longest wait in the CPU queue before a program is refused")

@@ -17,8 +17,8 @@ var (
 
 // GateOptions are the degradation lines and the CPU queue's shape.
 type GateOptions struct {
-	MemoryPercent float64       // at or over this, new runs are refused; default 85
-	CPUPercent    float64       // at or over this, new runs wait in the queue; default 80
+	MemoryPercent float64       // at or over this, new runs are refused; default 85; negative: never
+	CPUPercent    float64       // at or over this, new runs wait in the queue; default 80; negative: never
 	Wait          time.Duration // longest wait in the CPU queue before a refusal; default 5 s
 	MaxWaiting    int           // runs that may wait at once; more are refused at once; default 64
 	// Spacing is the pause between two runs let through the queue, so a
@@ -113,8 +113,8 @@ func (g *Gate) over() (memory, cpu bool) {
 	if u.At.IsZero() || g.opts.Now().Sub(u.At) > g.opts.StaleAfter {
 		return false, false
 	}
-	return u.MemoryLimit > 0 && u.MemoryPercent >= g.opts.MemoryPercent,
-		u.CPUKnown && u.CPUPercent >= g.opts.CPUPercent
+	return g.opts.MemoryPercent > 0 && u.MemoryLimit > 0 && u.MemoryPercent >= g.opts.MemoryPercent,
+		g.opts.CPUPercent > 0 && u.CPUKnown && u.CPUPercent >= g.opts.CPUPercent
 }
 
 func (g *Gate) refuse(cause error) error {

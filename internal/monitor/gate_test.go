@@ -145,3 +145,14 @@ func TestGateIgnoresAStaleReading(t *testing.T) {
 		t.Fatalf("an unknown CPU figure must not queue: %v", err)
 	}
 }
+
+func TestGateLinesSwitchedOff(t *testing.T) {
+	g := NewGate(GateOptions{MemoryPercent: -1, CPUPercent: -1})
+	g.Update(reading(100, 100))
+	if err := g.Check(); err != nil {
+		t.Fatalf("lines switched off: %v", err)
+	}
+	if s := g.State(); s.Shedding != "none" {
+		t.Fatalf("state: %+v", s)
+	}
+}

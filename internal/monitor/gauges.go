@@ -65,7 +65,7 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
 	status := map[Status]float64{StatusOK: 0, StatusDegraded: 1, StatusUnhealthy: 2}
-	gauge(descHealth, status[Evaluate(s, Alarms(o.Gate.CPUPercent, o.Gate.MemoryPercent, o.ActiveUsersAlarm)).Status])
+	gauge(descHealth, status[Evaluate(s, g.mon.alarms()).Status])
 	gauge(descWebSockets, float64(s.WebSockets))
 	gauge(descActiveUsers, float64(s.ActiveUsers()))
 	if st := s.Registry; st != nil {

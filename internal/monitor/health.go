@@ -137,7 +137,19 @@ func (m *Monitor) Health(ctx context.Context) Report {
 		m.Sample()
 	}
 	m.Probe(ctx)
-	return Evaluate(m.Snapshot(), Alarms(m.opts.Gate.CPUPercent, m.opts.Gate.MemoryPercent, m.opts.ActiveUsersAlarm))
+	return Evaluate(m.Snapshot(), m.alarms())
+}
+
+// alarms are the alarms at this monitor's lines; a line switched off keeps
+// the seed's threshold for its alarm (the alarm only reports).
+func (m *Monitor) alarms() []Alarm {
+	line := func(v, seed float64) float64 {
+		if v <= 0 {
+			return seed
+		}
+		return v
+	}
+	return Alarms(line(m.opts.Gate.CPUPercent, 80), line(m.opts.Gate.MemoryPercent, 85), m.opts.ActiveUsersAlarm)
 }
 
 func checkReport(c Check) CheckReport {
