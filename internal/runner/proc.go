@@ -37,6 +37,15 @@ type proc struct {
 	sp      *sandbox.Process
 	reason  registry.Reason // set when the server decides to end it
 	message string
+
+	// The program's own channel says when it waits (input() or the REPL
+	// prompt), and the program can write to that channel itself (fd 3 is
+	// open in it), so a claim to wait is checked against its CPU use:
+	// waitFrom is when it last went from running to waiting, cpu and cpuAt
+	// the previous sample.
+	waitFrom time.Time
+	cpu      float64
+	cpuAt    time.Time
 }
 
 func newProc(r *Runner, id string, u User, clientID, path string, kind registry.Kind, sink Sink) *proc {
@@ -72,6 +81,9 @@ func (p *proc) stopReason() (registry.Reason, string) {
 func (p *proc) input(data string) error {
 	select {
 	case p.lines <- data:
+		p.mu.Lock()
+		p.waitFrom = time.Time{}
+		p.mu.Unlock()
 		p.r.reg.SetState(p.id, registry.StateRunning)
 		return nil
 	case <-p.ended:
@@ -90,6 +102,35 @@ func (p *proc) sample() {
 	}
 	if mem, cpu, err := sp.Usage(); err == nil {
 		p.r.reg.Sample(p.id, mem, cpu)
+		p.checkWaiting(cpu, time.Now())
+	}
+}
+
+// waiting records that the program says it waits for a line.
+func (p *proc) waiting(now time.Time) {
+	p.mu.Lock()
+	if p.waitFrom.IsZero() {
+		p.waitFrom = now
+	}
+	p.mu.Unlock()
+}
+
+// checkWaiting puts a program that claims to wait but used more than half a
+// core over a whole sample interval since the claim back to running, so its
+// time counts against the wall clock again (a forged input event followed by
+// a busy loop would otherwise never time out). A truly waiting interpreter
+// uses next to no CPU.
+func (p *proc) checkWaiting(cpu float64, now time.Time) {
+	p.mu.Lock()
+	prevCPU, prevAt, from := p.cpu, p.cpuAt, p.waitFrom
+	p.cpu, p.cpuAt = cpu, now
+	busy := !prevAt.IsZero() && !from.IsZero() && !from.After(prevAt) && cpu-prevCPU > now.Sub(prevAt).Seconds()/2
+	if busy {
+		p.waitFrom = time.Time{}
+	}
+	p.mu.Unlock()
+	if busy {
+		p.r.reg.SetState(p.id, registry.StateRunning)
 	}
 }
 
@@ -345,9 +386,11 @@ func (p *proc) forward(sourcesDone <-chan struct{}) {
 		flush()
 		switch ev.Type {
 		case interp.TypeInput:
+			p.waiting(time.Now())
 			p.r.reg.SetState(p.id, registry.StateWaitingInput)
 			p.stream.emit(Message{Type: MsgInputRequest, ID: p.clientID, Prompt: strptr(ev.Prompt)})
 		case interp.TypeREPLReady:
+			p.waiting(time.Now())
 			p.r.reg.SetState(p.id, registry.StateIdle)
 			p.stream.emit(Message{Type: MsgREPLReady, ID: p.clientID, Prompt: strptr(ev.Prompt)})
 		case interp.TypeFigure:
