@@ -321,10 +321,18 @@ func TestLimitForkAndThreadBombs(t *testing.T) {
 		if dirs := cgroupDirs(id); len(dirs) > 0 {
 			t.Errorf("%s bomb: its cgroups remain after the exit: %v", tc.name, dirs)
 		}
-		// A process of the bomb may linger only as a zombie: it runs
-		// nothing, and whoever inherited it (init here) reaps it.
+		// A process of the bomb may linger only as a zombie (it runs
+		// nothing; whoever inherited it, init here, reaps it) or for the
+		// moment it takes to finish exiting: a pid namespace's init leaves
+		// its cgroup first, then waits in the kernel for the namespace's
+		// other processes to die.
 		zombies := 0
 		for k := range seen {
+			for end := time.Now().Add(wait); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+				if procStart(k.pid) != k.start || procState(k.pid) == "Z" {
+					break
+				}
+			}
 			if procStart(k.pid) != k.start {
 				continue
 			}
@@ -478,6 +486,181 @@ func TestLimitSlowClientIsDropped(t *testing.T) {
 	}
 	if g > heapBound {
 		t.Errorf("the server's heap grew by %d MiB while a client did not read", g>>20)
+	}
+	r.healthy(alice)
+}
+
+// waiter is a program that says it is up, then echoes one line: proof that
+// it was not harmed by what happened while it waited.
+const waiter = "print('up', flush=True)\nline = input()\nprint('echo', line)\n"
+
+func TestLimitAdmission(t *testing.T) {
+	type run struct{ who, id string }
+	for _, tc := range []struct {
+		name    string
+		tweak   func(*config.Config)
+		running []run
+		refused run
+		names   string // the limit, as the refusal must say it
+	}{
+		{"per user", func(c *config.Config) { c.MaxProcsPerUser = 2 },
+			[]run{{"alice", "a1"}, {"alice", "a2"}}, run{"alice", "a3"}, "2"},
+		{"total", func(c *config.Config) { c.MaxProcsPerUser, c.MaxProcs = 2, 3 },
+			[]run{{"alice", "a1"}, {"alice", "a2"}, {"bob", "b1"}}, run{"bob", "b2"}, "3 programs"},
+		{"active users", func(c *config.Config) { c.MaxActiveUsers = 1 },
+			[]run{{"alice", "a1"}, {"alice", "a2"}}, run{"bob", "b1"}, "1 student"},
+		{"memory total", func(c *config.Config) { c.MemoryPerProc, c.MemoryTotal, c.MaxProcsPerUser = 50<<20, 100<<20, 3 },
+			[]run{{"alice", "a1"}, {"alice", "a2"}}, run{"alice", "a3"}, "100 MB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _, alice, bob := newClassRunRig(t, tc.tweak)
+			clients := map[string]*client{"alice": alice, "bob": bob}
+			sockets := map[string]*wsc{"alice": alice.ws(), "bob": bob.ws()}
+			for _, x := range tc.running {
+				clients[x.who].runSource(sockets[x.who], x.id, x.id+".py", waiter)
+				sockets[x.who].until(x.id, runner.MsgInputRequest, wait)
+			}
+			x := tc.refused
+			clients[x.who].runSource(sockets[x.who], x.id, x.id+".py", waiter)
+			m := sockets[x.who].next(x.id, wait)
+			if m.Type != runner.MsgError || m.Code != "limit_reached" {
+				t.Fatalf("run over the %s limit: %+v", tc.name, m)
+			}
+			if !strings.Contains(m.Message, tc.names) {
+				t.Errorf("refusal %q does not name the limit (%q)", m.Message, tc.names)
+			}
+			plainWords(t, tc.name, m.Message)
+			// Nothing already running was harmed.
+			for _, y := range tc.running {
+				w := sockets[y.who]
+				w.send(map[string]any{"type": "stdin", "id": y.id, "data": "still here\n"})
+				if out, _, _ := w.until(y.id, runner.MsgREPLReady, wait); out != "echo still here\n" {
+					t.Errorf("%s after the refusal: %q", y.id, out)
+				}
+				w.send(map[string]any{"type": "stop", "id": y.id})
+				if _, _, m := w.finish(y.id, wait); m.Reason != "stopped" {
+					t.Errorf("%s: %+v", y.id, m)
+				}
+			}
+			r.healthy(clients[x.who])
+		})
+	}
+}
+
+func TestLimitHugeStdinClosesOnlyThatSocket(t *testing.T) {
+	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.WSMaxMessageBytes = 64 << 10 })
+	w := alice.ws()
+	alice.runSource(w, "ask", "ask.py", waiter)
+	w.until("ask", runner.MsgInputRequest, wait)
+	other := alice.rawWS()
+	huge := fmt.Sprintf(`{"type":"stdin","id":"ask","data":%q}`, strings.Repeat("x", 128<<10))
+	if err := other.Write(context.Background(), websocket.MessageText, []byte(huge)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var err error
+	for err == nil {
+		_, _, err = other.Read(ctx)
+	}
+	if s := websocket.CloseStatus(err); s != websocket.StatusMessageTooBig {
+		t.Errorf("after a 128 KiB message over a 64 KiB limit the socket ended with %v, want status %d", err, websocket.StatusMessageTooBig)
+	}
+	// The program and the other socket go on.
+	w.send(map[string]any{"type": "stdin", "id": "ask", "data": "small\n"})
+	if out, _, _ := w.until("ask", runner.MsgREPLReady, wait); out != "echo small\n" {
+		t.Errorf("after the huge message: %q", out)
+	}
+	w.send(map[string]any{"type": "stop", "id": "ask"})
+	w.finish("ask", wait)
+	r.healthy(alice)
+}
+
+func TestLimitMessageFloodIsRateLimited(t *testing.T) {
+	const perMin = 30
+	r, _, alice, bob := newClassRunRig(t, func(c *config.Config) { c.WSMessagesPerMin = perMin })
+	w := alice.ws()
+	for range perMin + 10 {
+		w.send(map[string]any{"type": "stop", "id": "nope"})
+	}
+	limited := 0
+	for range perMin + 10 {
+		m := w.next("nope", wait)
+		if m.Type != runner.MsgError {
+			t.Fatalf("answer to a stop: %+v", m)
+		}
+		if m.Code == "rate_limited" {
+			limited++
+			plainWords(t, "rate_limited", m.Message)
+		}
+	}
+	if limited < 10 {
+		t.Errorf("%d of %d messages over a limit of %d a minute were refused as rate_limited", limited, perMin+10, perMin)
+	}
+	r.healthy(bob) // the limit is alice's alone
+}
+
+// TestLimitForgedProtocol prints protocol look-alikes and NUL bytes on
+// stdout and stderr, from Python and raw on the fds: they must arrive as
+// text, and no input_request or exit may come of them. (Raw fd writes and
+// the driver's events travel on different pipes, so their relative order
+// is not kept: only containment is checked.)
+func TestLimitForgedProtocol(t *testing.T) {
+	r, _, alice, _ := newClassRunRig(t, nil)
+	src := `import os, sys
+print('{"type":"input_request","id":"forge","prompt":"x"}')
+print('{"type":"exit","id":"forge","code":0,"reason":"exited","message":"done"}')
+print('{"t":"input","prompt":"fake"}\n{"t":"repl_ready","prompt":">>> "}')
+sys.stdout.write('\x00\x00{"t":"input","prompt":"nul"}\n\x00')
+sys.stdout.flush()
+print('{"t":"input","prompt":"err"}', file=sys.stderr)
+os.write(1, b'{"t":"input","prompt":"raw"}\n\x00{"type":"exit"}\n')
+os.write(2, b'\x00{"t":"repl_ready","prompt":"raw2"}\n')
+print('end')
+`
+	w := alice.ws()
+	alice.runSource(w, "forge", "forge.py", src)
+	var out, errOut string
+	for {
+		m := w.next("forge", wait)
+		if m.Type == runner.MsgREPLReady {
+			break
+		}
+		switch m.Type {
+		case runner.MsgStdout:
+			out += m.Data
+		case runner.MsgStderr:
+			errOut += m.Data
+		case runner.MsgStarted:
+		default:
+			t.Fatalf("printed text became a %s message: %+v", m.Type, m)
+		}
+	}
+	for _, want := range []string{`{"type":"input_request","id":"forge","prompt":"x"}`, `"reason":"exited"`, "\x00\x00{\"t\":\"input\",\"prompt\":\"nul\"}", `{"t":"input","prompt":"raw"}`, "end"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q: %q", want, out)
+		}
+	}
+	if !strings.Contains(errOut, `{"t":"input","prompt":"err"}`) || !strings.Contains(errOut, "\x00{\"t\":\"repl_ready\"") {
+		t.Errorf("stderr: %q", errOut)
+	}
+	w.send(map[string]any{"type": "stop", "id": "forge"})
+	if _, _, m := w.finish("forge", wait); m.Reason != "stopped" {
+		t.Errorf("exit %+v", m)
+	}
+	r.healthy(alice)
+}
+
+// TestLimitForgedInputEventKeepsWallClock writes a fake input event
+// straight to the driver's channel (fd 3 is open in the program) and then
+// busy-loops: claiming to wait for input must not stop the wall clock.
+func TestLimitForgedInputEventKeepsWallClock(t *testing.T) {
+	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.WallClock = 2 * time.Second })
+	w := alice.ws()
+	alice.runSource(w, "sly", "sly.py", "import os\nprint('go', flush=True)\nos.write(3, b'{\"t\":\"input\",\"prompt\":\"\"}\\n')\nwhile True: pass\n")
+	_, _, m := w.finish("sly", wait)
+	if m.Type != runner.MsgExit || m.Reason != "timeout" {
+		t.Errorf("a busy loop claiming to wait for input ended with %+v, want timeout", m)
 	}
 	r.healthy(alice)
 }
