@@ -40,7 +40,9 @@ func NewReader(r io.Reader, maxFrame int) *Reader {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
-	size := min(maxFrame+1, 64<<10)
+	// The buffer lives as long as the process, for every process: keep it
+	// small. Longer frames are assembled in buf as they arrive.
+	size := min(maxFrame+1, 4<<10)
 	return &Reader{br: bufio.NewReaderSize(r, max(size, 16)), maxFrame: maxFrame}
 }
 

@@ -162,7 +162,9 @@ func (p *Process) outPipe(w io.Writer) (io.Writer, error) {
 	p.copies.Add(1)
 	go func() {
 		defer p.copies.Done()
-		io.Copy(w, r)
+		// A small buffer: it lives as long as the process, for every
+		// process, and io.Copy's default is 32 KiB.
+		io.CopyBuffer(w, struct{ io.Reader }{r}, make([]byte, 4<<10))
 	}()
 	return pw, nil
 }

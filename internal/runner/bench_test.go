@@ -1,0 +1,205 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/interp"
+	"github.com/pythonide/pythonide/internal/registry"
+	"github.com/pythonide/pythonide/internal/sandbox"
+	"github.com/pythonide/pythonide/internal/workspace"
+)
+
+func TestMain(m *testing.M) {
+	sandbox.RunHelperIfRequested()
+	os.Exit(m.Run())
+}
+
+var benchSeq atomic.Int64
+
+// newBenchRunner builds a runner on the real sandbox with every layer this
+// machine has, as serve does.
+func newBenchRunner(tb testing.TB, limits registry.Limits) (*Runner, *workspace.Workspace) {
+	tb.Helper()
+	dir := tb.TempDir()
+	// TempDir's folders are private; the sandbox uid must reach the homes.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sb, err := sandbox.Probe(context.Background(), sandbox.Config{
+		CgroupName: "pythonide-runnerbench-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(benchSeq.Add(1), 10),
+	}, log)
+	if err != nil {
+		tb.Skipf("no confinement layer: %v", err)
+	}
+	tb.Cleanup(func() { sb.Close() })
+	wopts := workspace.Options{}
+	if os.Geteuid() == 0 {
+		wopts.HomeUID, wopts.HomeGID = sandbox.DefaultUID, sandbox.DefaultUID
+	}
+	ws, err := workspace.Open(filepath.Join(dir, "ide"), wopts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ws.Close() })
+	driverDir := filepath.Join(dir, "driver")
+	driver, err := interp.Install(driverDir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg, err := registry.New(limits, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := New(reg, sb, ws, Options{DriverDir: driverDir, DriverPath: driver}, log, nil)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		r.Shutdown(ctx)
+	})
+	return r, ws
+}
+
+// chanSink hands messages to the benchmark.
+type chanSink chan Message
+
+func (c chanSink) Send(m Message) bool {
+	select {
+	case c <- m:
+		return true
+	default:
+		return false
+	}
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(float64(len(s)-1)*p)]
+}
+
+// BenchmarkRunToFirstOutput measures run → first stdout message through the
+// runner (admission, sandbox with every layer, driver), against a bare
+// `/usr/bin/python3 -c 'print(1)'` to its first byte, measured in the same
+// run, interleaved so machine noise hits both alike. Reported: p50 and p99
+// of each and their ratios.
+func BenchmarkRunToFirstOutput(b *testing.B) {
+	r, ws := newBenchRunner(b, registry.DefaultLimits())
+	if err := ws.EnsureHome("bench"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ws.Write(workspace.Actor{Username: "bench"}, "Local/bench/p.py", strings.NewReader("print(1)\n"), ""); err != nil {
+		b.Fatal(err)
+	}
+	r.reg.Connected("bench")
+	var runs, bare []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sink := make(chanSink, 64)
+		id := fmt.Sprint("b", i)
+		start := time.Now()
+		if err := r.Run(User{Name: "bench"}, id, "Local/bench/p.py", sink); err != nil {
+			b.Fatal(err)
+		}
+		var stderr string
+		for m := range sink {
+			if m.Type == MsgStdout {
+				runs = append(runs, time.Since(start))
+				break
+			}
+			stderr += m.Data
+			if m.Type == MsgExit || m.Type == MsgError {
+				b.Fatalf("run ended before output: %+v (stderr %q)", m, stderr)
+			}
+		}
+		r.Stop("bench", id)
+		for m := range sink {
+			if m.Type == MsgExit {
+				break
+			}
+		}
+		bare = append(bare, bareFirstByte(b))
+	}
+	b.StopTimer()
+	rp50, rp99 := percentile(runs, 0.5), percentile(runs, 0.99)
+	bp50, bp99 := percentile(bare, 0.5), percentile(bare, 0.99)
+	b.ReportMetric(float64(rp50.Microseconds())/1000, "run-p50-ms")
+	b.ReportMetric(float64(rp99.Microseconds())/1000, "run-p99-ms")
+	b.ReportMetric(float64(bp50.Microseconds())/1000, "bare-p50-ms")
+	b.ReportMetric(float64(bp99.Microseconds())/1000, "bare-p99-ms")
+	b.ReportMetric(float64(rp50)/float64(bp50), "p50-ratio")
+	b.ReportMetric(float64(rp99)/float64(bp50), "p99-over-bare-p50")
+	b.Logf("layers: %s", r.sb.Layers())
+}
+
+func bareFirstByte(tb testing.TB) time.Duration {
+	cmd := exec.Command("/usr/bin/python3", "-c", "print(1)")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	var one [1]byte
+	if _, err := out.Read(one[:]); err != nil {
+		tb.Fatal(err)
+	}
+	d := time.Since(start)
+	cmd.Wait()
+	return d
+}
+
+// BenchmarkIdleREPLServerMemory reports the server-side heap held per idle
+// REPL (the program's own memory is in its cgroup, not counted here).
+func BenchmarkIdleREPLServerMemory(b *testing.B) {
+	const n = 20
+	limits := registry.DefaultLimits()
+	limits.MaxPerUser = n
+	r, ws := newBenchRunner(b, limits)
+	ws.EnsureHome("bench")
+	r.reg.Connected("bench")
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		sinks := make([]chanSink, n)
+		for j := 0; j < n; j++ {
+			sinks[j] = make(chanSink, 64)
+			id := fmt.Sprint("r", i, "-", j)
+			if err := r.REPL(User{Name: "bench"}, id, sinks[j]); err != nil {
+				b.Fatal(err)
+			}
+			for m := range sinks[j] {
+				if m.Type == MsgREPLReady {
+					break
+				}
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/n, "heap-bytes/REPL")
+		for j := 0; j < n; j++ {
+			r.Stop("bench", fmt.Sprint("r", i, "-", j))
+			for m := range sinks[j] {
+				if m.Type == MsgExit {
+					break
+				}
+			}
+		}
+	}
+}
+
