@@ -202,4 +202,3 @@ func BenchmarkIdleREPLServerMemory(b *testing.B) {
 		}
 	}
 }
-
