@@ -16,12 +16,12 @@ import (
 
 // Layers says which confinement layers are active (shared/SANDBOX.md).
 type Layers struct {
-	Cgroup     string // "v2", "hybrid" (v1 limits, v2 placement and kill), "v1" or "none"
-	Namespaces bool   // bubblewrap: user, pid, net, mount… namespaces
-	Landlock   bool   // applied only when Namespaces is off
-	Seccomp    bool
-	Rlimits    bool
-	UIDDrop    bool
+	Cgroup     string `json:"cgroup"`     // "v2", "hybrid" (v1 limits, v2 placement and kill), "v1" or "none"
+	Namespaces bool   `json:"namespaces"` // bubblewrap: user, pid, net, mount… namespaces
+	Landlock   bool   `json:"landlock"`   // applied only when Namespaces is off
+	Seccomp    bool   `json:"seccomp"`
+	Rlimits    bool   `json:"rlimits"`
+	UIDDrop    bool   `json:"uid_drop"`
 }
 
 // Confined reports whether student code is kept from other people's files.

@@ -22,7 +22,8 @@ type check struct {
 }
 
 // readyz checks what serving a class needs: the database answers and the
-// data volume takes a real write, fsync and read.
+// data volume takes a real write, fsync and read. It also reports the
+// confinement layers students' programs run under.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
@@ -36,7 +37,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			status, code = "not_ready", http.StatusServiceUnavailable
 		}
 	}
-	writeJSON(w, code, map[string]any{"status": status, "checks": checks})
+	body := map[string]any{"status": status, "checks": checks}
+	if s.runner != nil {
+		// The layers probed at start-up that confine students' programs.
+		body["confinement"] = s.runner.Layers()
+	}
+	writeJSON(w, code, body)
 }
 
 func timed(f func() error) check {

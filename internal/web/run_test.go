@@ -186,3 +186,21 @@ func TestProtocolErrors(t *testing.T) {
 		t.Errorf("garbage: %+v", m)
 	}
 }
+
+func TestReadyzReportsConfinement(t *testing.T) {
+	r, _, _, _ := newClassRunRig(t, nil)
+	res := r.anon().do("GET", "/readyz", nil, nil)
+	var body struct {
+		Status      string
+		Confinement map[string]any
+	}
+	res.json(t, &body)
+	if res.status != 200 || body.Status != "ready" || body.Confinement == nil {
+		t.Fatalf("readyz: %d %s", res.status, res.body)
+	}
+	for _, k := range []string{"cgroup", "namespaces", "landlock", "seccomp", "rlimits", "uid_drop"} {
+		if _, ok := body.Confinement[k]; !ok {
+			t.Errorf("confinement lacks %q: %s", k, res.body)
+		}
+	}
+}
