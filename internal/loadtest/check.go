@@ -25,6 +25,7 @@ type Checker struct {
 	next     int          // the next seq expected in order
 	skipped  map[int]bool // jumped over, not seen yet
 	lost     int          // jumped over beyond maxGap
+	resync   bool         // the next line may jump ahead
 	payloads map[int]string
 
 	lines, foreign, reordered, duplicate int
@@ -59,6 +60,8 @@ func (c *Checker) bad(kind *int, format string, args ...any) {
 
 func (c *Checker) line(l string) {
 	c.lines++
+	resync := c.resync
+	c.resync = false
 	rest, ok := strings.CutPrefix(l, linePrefix)
 	nonce, rest, _ := strings.Cut(rest, " ")
 	seqText, payload, _ := strings.Cut(rest, " ")
@@ -74,6 +77,8 @@ func (c *Checker) line(l string) {
 	switch {
 	case seq == c.next:
 		c.next++
+	case seq > c.next && resync:
+		c.next = seq + 1
 	case seq > c.next:
 		for k := c.next; k < seq; k++ {
 			if len(c.skipped) < maxGap {
@@ -92,6 +97,14 @@ func (c *Checker) line(l string) {
 	if payload != "" && len(c.payloads) < 16 {
 		c.payloads[seq] = payload
 	}
+}
+
+// Resync accepts a jump in the lines that follow, with the unfinished line
+// before it: output the server dropped on purpose (its replay buffer is
+// bounded), counted by the caller, not here.
+func (c *Checker) Resync() {
+	c.partial = ""
+	c.resync = true
 }
 
 // Has reports whether line seq has arrived.

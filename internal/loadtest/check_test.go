@@ -104,3 +104,16 @@ func TestOutputTallyAddsUp(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 }
+
+// TestCheckerResync: a jump the caller sanctions (messages the server's
+// replay buffer no longer had) is not missing; one it does not is.
+func TestCheckerResync(t *testing.T) {
+	c := NewChecker("n")
+	c.Feed("LT n 1\nLT n 2\nLT n")
+	c.Resync()
+	c.Feed("LT n 40\nLT n 41\nLT n 43\n")
+	r := c.Finish(100, true)
+	if r.Missing != 1 || r.Foreign != 0 {
+		t.Fatalf("%+v", r)
+	}
+}

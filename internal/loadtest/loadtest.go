@@ -34,6 +34,10 @@ type test struct {
 	actions  counts
 	attempts atomic.Int64
 	active   atomic.Int64
+	// slowDrops counts connections the server closed as too slow (the
+	// student re-attached); replayLost the messages it no longer had.
+	slowDrops  atomic.Int64
+	replayLost atomic.Int64
 }
 
 // Names are the students' usernames for cfg.

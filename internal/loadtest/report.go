@@ -36,7 +36,15 @@ type Report struct {
 	RefusalCount    int            `json:"refusal_count"`
 	ErrorRate       float64        `json:"error_rate"` // failures / attempts
 
-	Output   OutputStats    `json:"output"`
+	Output OutputStats `json:"output"`
+	// SlowDisconnects counts connections the server closed because the
+	// student did not keep up with a program's output; ReplayLost the
+	// messages of print floods gone from the replay buffer when the
+	// student re-attached. Neither is an anomaly by the API's design, but
+	// both show a server (or a load generator) short of CPU.
+	SlowDisconnects int64 `json:"slow_disconnects"`
+	ReplayLost      int64 `json:"replay_lost_messages"`
+
 	Exits    map[string]int `json:"exits"` // "<action>: <reason>" of every run that ended
 	Server   *ServerStats   `json:"server,omitempty"`
 	Baseline *Baseline      `json:"baseline,omitempty"`
@@ -78,6 +86,7 @@ func (lt *test) fill(r *Report) {
 		r.ErrorRate = float64(r.FailureCount) / float64(r.Attempts)
 	}
 	r.Output = lt.out.snapshot()
+	r.SlowDisconnects, r.ReplayLost = lt.slowDrops.Load(), lt.replayLost.Load()
 	r.Exits = lt.exits.snapshot()
 }
 
@@ -138,6 +147,9 @@ func (r *Report) WriteText(w io.Writer) {
 		o.Clean, o.Runs, o.Lines, o.Foreign, o.Missing, o.Reordered, o.Duplicate, o.Stray, o.SeqGaps, o.Stderr)
 	for _, e := range o.Examples {
 		fmt.Fprintf(w, "    e.g. %s\n", e)
+	}
+	if r.SlowDisconnects > 0 {
+		fmt.Fprintf(w, "connections closed by the server as too slow: %d (re-attached; %d flood messages no longer kept)\n", r.SlowDisconnects, r.ReplayLost)
 	}
 	fmt.Fprintln(w, "runs ended:")
 	writeCounts(w, r.Exits)

@@ -26,7 +26,14 @@ type runState struct {
 	exit     *runner.Message
 	stderr   string
 	stderrOK bool // the program may write to stderr (a MemoryError traceback)
+	lossOK   bool // the run is cut short anyway (a flood): output lost from the replay buffer is counted apart
+	attached bool // the next message is the first after a re-attach
+	slow     int  // times the server dropped the connection as too slow
 }
+
+// maxSlowReattach bounds how often one run re-attaches after the server
+// dropped its connection as too slow.
+const maxSlowReattach = 5
 
 // start saves source as file and runs it.
 func (s *student) start(ctx context.Context, what, file string, source func(nonce string) string) (*runState, *opError) {
@@ -48,6 +55,16 @@ func (s *student) start(ctx context.Context, what, file string, source func(nonc
 func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Message) bool) *opError {
 	for {
 		m, err := s.ws.next(ctx)
+		if err != nil && s.ws.tooSlow() && rs.slow < maxSlowReattach && ctx.Err() == nil {
+			// As the browser does: reconnect and resume from the last
+			// message seen.
+			rs.slow++
+			s.lt.slowDrops.Add(1)
+			if err := s.reattach(ctx, rs); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return &opError{kind: rs.what + ": " + err.kind, detail: err.detail}
 		}
@@ -58,11 +75,19 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Mes
 			continue
 		}
 		if m.Seq != 0 {
-			if rs.lastSeq != 0 && m.Seq != rs.lastSeq+1 {
+			switch {
+			case rs.lastSeq == 0 || m.Seq == rs.lastSeq+1:
+			case rs.attached && m.Seq > rs.lastSeq && rs.lossOK:
+				// The replay buffer had dropped these while the client
+				// was away: by design, for output this fast.
+				s.lt.replayLost.Add(int64(m.Seq - rs.lastSeq - 1))
+				rs.chk.Resync()
+			default:
 				s.lt.out.other(&s.lt.out.SeqGaps, fmt.Sprintf("%s: message %d of %s came after %d", s.name, m.Seq, rs.id, rs.lastSeq))
 			}
 			rs.lastSeq = m.Seq
 		}
+		rs.attached = false
 		rs.lastType = m.Type
 		switch m.Type {
 		case runner.MsgStdout:
@@ -202,6 +227,7 @@ func (s *student) reattach(ctx context.Context, rs *runState) *opError {
 	if err := s.ws.send(ctx, map[string]any{"type": "attach", "id": rs.id, "since": rs.lastSeq}); err != nil {
 		return err
 	}
+	rs.attached = true
 	if err := s.pump(ctx, rs, func(m runner.Message) bool { return m.Type != runner.MsgExit }); err != nil {
 		return err
 	}
@@ -253,6 +279,7 @@ func (s *student) heavyRun(ctx context.Context, a Action) *opError {
 		return nil
 	default:
 		truncated := true
+		rs.lossOK = true
 		defer func() { s.finish(rs, floodLines, truncated) }()
 		if err := s.pump(ctx, rs, is(runner.MsgExit)); err != nil {
 			return err

@@ -136,7 +136,11 @@ func (s *student) leave(hard context.Context) {
 func (s *student) act(hard context.Context, a Action) {
 	s.lt.actions.add(string(a))
 	s.op(hard, func(ctx context.Context) *opError {
-		if s.ws == nil { // a reconnect that failed: the page reconnects
+		if s.ws != nil && !s.ws.alive() {
+			s.ws.close()
+			s.ws = nil
+		}
+		if s.ws == nil { // the connection was lost: the page reconnects
 			w, err := dialWS(ctx, s.http)
 			if err != nil {
 				return err

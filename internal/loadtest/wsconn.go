@@ -85,6 +85,22 @@ func (w *wsConn) next(ctx context.Context) (runner.Message, *opError) {
 	}
 }
 
+// alive is false once the connection has closed.
+func (w *wsConn) alive() bool {
+	select {
+	case <-w.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// tooSlow says the server closed the connection because this client did
+// not keep up with a program's output; the browser then re-attaches.
+func (w *wsConn) tooSlow() bool {
+	return !w.alive() && websocket.CloseStatus(w.err) == websocket.StatusPolicyViolation
+}
+
 // close ends the connection and its reader; messages not consumed are lost,
 // as in a browser tab that goes away.
 func (w *wsConn) close() {
