@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -190,7 +190,9 @@ func Compare(w io.Writer, a, b *Report) {
 	for _, op := range ops {
 		x, okA := a.Ops[op]
 		y, okB := b.Ops[op]
-		if !okA && !okB {
+		if !okA || !okB {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t%s\t%s\t\t%d\t%d\t\n", op, orDash(okA, x.P50), orDash(okB, y.P50),
+				orDash(okA, x.P99), orDash(okB, y.P99), x.Count, y.Count)
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%s\t%.1f\t%.1f\t%s\t%d\t%d\t\n", op,
@@ -217,6 +219,14 @@ func Compare(w io.Writer, a, b *Report) {
 	fmt.Fprintf(w, "\nA %s, B %s\n", verdict(a), verdict(b))
 }
 
+// orDash is "–" for an operation one report never measured.
+func orDash(ok bool, v float64) string {
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
 func change(a, b float64) string {
 	switch {
 	case a == b:
@@ -224,6 +234,9 @@ func change(a, b float64) string {
 	case a == 0:
 		return "new"
 	}
-	pct := 100 * (b - a) / a
-	return strings.TrimSuffix(fmt.Sprintf("%+.0f%%", pct), ".0")
+	pct := math.Round(100 * (b - a) / a)
+	if pct == 0 {
+		return "≈"
+	}
+	return fmt.Sprintf("%+.0f%%", pct)
 }
