@@ -35,6 +35,7 @@ Usage:
   pythonide loadtest [--url U] [--users N] [--duration D] [--json FILE]
                                                 the classroom load generator (loadtest --help)
   pythonide loadtest compare A.json B.json      compare two load test reports
+  pythonide capacity [--users 10,25,38] [--measure]  CPU, RAM and machine size a class needs
   pythonide help                                this text
 
 Every command takes the server's flags (--data, --db, …); "pythonide serve --help" lists them all
@@ -54,6 +55,8 @@ func Run(ctx context.Context, env Env) int {
 		err = serve(ctx, env, args)
 	case "user":
 		err = user(ctx, env, args)
+	case "capacity":
+		err = capacityCmd(ctx, env, args)
 	case "loadtest":
 		err = loadtestCmd(ctx, env, args)
 	case "help", "-h", "--help":
