@@ -94,3 +94,21 @@ export async function api(page, method, path, body) {
     return { status: res.status, text: await res.text() };
   }, [method, path, body]);
 }
+
+/** session runs fn with a fresh browser; on failure it saves a screenshot of
+ * every open page (ui-fail-NAME-i.png) and prints their errors. */
+export async function session(name, fn) {
+  const { ctx, close } = await browser();
+  try {
+    await fn(ctx);
+  } catch (e) {
+    let i = 0;
+    for (const p of ctx.pages()) {
+      await p.screenshot({ path: join(SHOTS, `ui-fail-${name}-${i++}.png`) }).catch(() => {});
+      if (p.errors?.length) console.log(`page errors (${name}):`, p.errors);
+    }
+    throw e;
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// uiPrereqs says what the browser tests need that this machine lacks, if
+// anything: Node, the UI's node_modules (npm ci in ui/) and Chromium.
+func uiPrereqs(uiDir string) string {
+	if _, err := exec.LookPath("node"); err != nil {
+		return "node is not installed"
+	}
+	if _, err := os.Stat(filepath.Join(uiDir, "node_modules", "playwright-core")); err != nil {
+		return "ui/node_modules is missing (run npm ci in ui/)"
+	}
+	if _, err := os.Stat(chromiumPath()); err != nil {
+		return "chromium is not installed at " + chromiumPath() + " (apt-get install chromium)"
+	}
+	return ""
+}
+
+func chromiumPath() string {
+	if p := os.Getenv("PYTHONIDE_E2E_CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// TestBrowserUI runs the end-to-end suite in ui/e2e (node:test driving
+// Debian's Chromium through playwright-core) against the real binary with
+// real confined Python: a student's whole session, limits, conflicts,
+// reconnects, and the teacher's views.
+func TestBrowserUI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real server and a browser")
+	}
+	uiDir, err := filepath.Abs(filepath.Join("..", "..", "ui"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := uiPrereqs(uiDir); why != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("browser tests cannot run in CI: %s", why)
+		}
+		t.Skipf("browser tests skipped: %s", why)
+	}
+
+	dir := t.TempDir()
+	// t.TempDir's folders are private (0700); the sandbox uid must be able
+	// to walk down to the homes, as on a real data volume.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	users := map[string]string{}
+	for _, u := range []struct{ name, role string }{
+		{"alice", "student"}, {"bob", "student"}, {"carol", "student"}, {"dave", "student"},
+		{"erin", "student"}, {"frank", "student"}, {"prof", "professor"},
+	} {
+		pw := u.name + "-pw-1"
+		add := command(t, data, "user", "add", u.name, "--role", u.role, "--full-name", strings.ToUpper(u.name[:1])+u.name[1:]+" Example", "--password-stdin")
+		add.Stdin = strings.NewReader(pw + "\n")
+		if out, err := add.CombinedOutput(); err != nil {
+			t.Fatalf("user add %s: %v\n%s", u.name, err, out)
+		}
+		users[u.name] = pw
+	}
+	// A course folder, read-only to students.
+	course := filepath.Join(data, "ide", "Lecture Notes")
+	if err := os.MkdirAll(course, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(course, "week1.py"), []byte("print('week 1')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The browser and the tests load this machine; the server's own load
+	// shedding (refusing runs while CPU or memory is high) is tested
+	// elsewhere and would only make these tests depend on the load.
+	t.Setenv("PYTHONIDE_DEGRADE_CPU_PERCENT", "0")
+	t.Setenv("PYTHONIDE_DEGRADE_MEMORY_PERCENT", "0")
+	addr := freeAddr(t)
+	startServer(t, data, addr)
+
+	shots := os.Getenv("PYTHONIDE_E2E_SHOTS")
+	if shots == "" {
+		shots = os.TempDir()
+	}
+	usersJSON, _ := json.Marshal(users)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	args := []string{"--test", "--test-concurrency=1", "--test-reporter=spec"}
+	if only := os.Getenv("PYTHONIDE_E2E_ONLY"); only != "" { // e.g. e2e/student.test.mjs while working on one
+		args = append(args, only)
+	} else {
+		args = append(args, "e2e/")
+	}
+	node := exec.CommandContext(ctx, "node", args...)
+	node.Dir = uiDir
+	node.Env = append(os.Environ(),
+		"PYTHONIDE_E2E_URL=http://"+addr,
+		"PYTHONIDE_E2E_USERS="+string(usersJSON),
+		"PYTHONIDE_E2E_SHOTS="+shots,
+		"PYTHONIDE_E2E_CHROMIUM="+chromiumPath(),
+	)
+	start := time.Now()
+	out, err := node.CombinedOutput()
+	t.Logf("node --test (%s):\n%s", time.Since(start).Round(time.Second), out)
+	if err != nil {
+		t.Fatalf("browser tests failed: %v (server log: %s)", err, filepath.Join(dir, "serve.log"))
+	}
+	if !strings.Contains(string(out), "fail 0") || strings.Contains(string(out), "pass 0\n") {
+		t.Fatal("node reported no passing browser test")
+	}
+}
