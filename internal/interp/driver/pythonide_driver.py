@@ -3,21 +3,24 @@
 Usage: python3 -I -u pythonide_driver.py [--script FILE]
 
 Everything the server must know travels on fd 3 as one JSON object per line.
-json.dumps escapes every control character and non-ASCII character, so nothing a
-program prints can end a frame early or start a fake one. Lines for input() and
+Strings are encoded as JSON with every control and non-ASCII character escaped,
+so nothing a program prints can end a frame early or start a fake one. Lines for input() and
 the REPL arrive on fd 4. fds 1 and 2 are left alone for C code and child
 processes; the server forwards those too.
 """
+# Start-up time is part of every run's latency: only modules that are already
+# loaded or cheap are imported here (no json, whose decoder pulls in re; no
+# code, which pulls in traceback and tokenize: it is imported when the REPL
+# starts).
+import _thread
 import builtins
-import code
 import codecs
 import importlib.machinery
 import io
-import json
 import os
 import sys
-import threading
 import types
+from _json import encode_basestring_ascii as json_string
 
 EVENTS_FD, COMMANDS_FD = 3, 4
 # A pipe write of at most PIPE_BUF bytes is atomic, so output frames are kept
@@ -36,15 +39,17 @@ class Channel:
 
     def __init__(self, fd):
         self.fd = fd
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
         # A child forked while another thread held the lock would deadlock on it.
         os.register_at_fork(after_in_child=self._new_lock)
 
     def _new_lock(self):
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
 
     def _frame(self, event):
-        return (json.dumps(event, separators=(",", ":")) + "\n").encode("ascii")
+        # Every value of an event is a string.
+        body = ",".join(json_string(k) + ":" + json_string(v) for k, v in event.items())
+        return ("{" + body + "}\n").encode("ascii")
 
     def _write(self, frame):
         try:
@@ -59,14 +64,14 @@ class Channel:
         self._write(self._frame(event))
 
     def output(self, kind, text):
-        # The hot path: json.dumps of a lone string is the C fast path.
+        # The hot path: one C call encodes the text.
         head = b'{"t":"' + kind.encode("ascii") + b'","d":'
         while text:
             n = min(len(text), CHUNK)
-            frame = head + json.dumps(text[:n]).encode("ascii") + b"}\n"
+            frame = head + json_string(text[:n]).encode("ascii") + b"}\n"
             while len(frame) > PIPE_BUF:
                 n //= 2
-                frame = head + json.dumps(text[:n]).encode("ascii") + b"}\n"
+                frame = head + json_string(text[:n]).encode("ascii") + b"}\n"
             self._write(frame)
             text = text[n:]
 
@@ -167,31 +172,36 @@ def make_input(stdin, builtin_input):
     return input
 
 
-class Console(code.InteractiveConsole):
-    def __init__(self, namespace, commands):
-        super().__init__(namespace, filename="<console>")
-        self.commands = commands
+def make_console(namespace, commands):
+    import code  # here, not at start-up: it costs ~10 ms that every run would pay
 
-    def raw_input(self, prompt=""):
-        line = self.commands.readline(t="repl_ready", prompt=str(prompt))
-        if not line:  # end of input ends the REPL quietly, as exit() would
-            raise SystemExit(0)
-        return line.rstrip("\r\n")
+    class Console(code.InteractiveConsole):
+        def __init__(self, namespace, commands):
+            super().__init__(namespace, filename="<console>")
+            self.commands = commands
 
-    def push(self, line):
-        # A block pasted without its closing blank line would be a SyntaxError at
-        # the first unindented line; close the block first when it is complete.
-        if (self.buffer and line[:1] not in ("", " ", "\t")
-                and not line.startswith(INSIDE_BLOCK) and self._complete()):
-            super().push("")
-        return super().push(line)
+        def raw_input(self, prompt=""):
+            line = self.commands.readline(t="repl_ready", prompt=str(prompt))
+            if not line:  # end of input ends the REPL quietly, as exit() would
+                raise SystemExit(0)
+            return line.rstrip("\r\n")
 
-    def _complete(self):
-        try:
-            source = "\n".join(self.buffer) + "\n"
-            return code.compile_command(source, self.filename, "single") is not None
-        except Exception:
-            return False
+        def push(self, line):
+            # A block pasted without its closing blank line would be a SyntaxError at
+            # the first unindented line; close the block first when it is complete.
+            if (self.buffer and line[:1] not in ("", " ", "\t")
+                    and not line.startswith(INSIDE_BLOCK) and self._complete()):
+                super().push("")
+            return super().push(line)
+
+        def _complete(self):
+            try:
+                source = "\n".join(self.buffer) + "\n"
+                return code.compile_command(source, self.filename, "single") is not None
+            except Exception:
+                return False
+
+    return Console(namespace, commands)
 
 
 def main_module(path):
@@ -261,7 +271,7 @@ def main(argv):
             return 1
     else:
         sys.argv = [""]
-    Console(module.__dict__, commands).interact(banner="", exitmsg="")
+    make_console(module.__dict__, commands).interact(banner="", exitmsg="")
     return 0
 
 
