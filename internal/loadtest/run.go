@@ -11,6 +11,10 @@ import (
 // replRounds is how many lines a student types into the REPL after a run.
 const replRounds = 2
 
+// floodPatience is how long a student watches a print flood before
+// stopping it.
+const floodPatience = 10 * time.Second
+
 // busyHold is how long a busy loop spins before the student stops it.
 const busyHold = 1500 * time.Millisecond
 
@@ -42,8 +46,19 @@ func (s *student) start(ctx context.Context, what, file string, source func(nonc
 		return nil, err
 	}
 	rs := &runState{id: "r-" + nonce, what: what, chk: NewChecker(nonce)}
+	msg := map[string]any{"type": "run", "id": rs.id, "path": s.home + "/" + file}
 	rs.sent = time.Now()
-	if err := s.ws.send(ctx, map[string]any{"type": "run", "id": rs.id, "path": s.home + "/" + file}); err != nil {
+	err := s.ws.send(ctx, msg)
+	if err != nil && s.ws.settle() && s.ws.tooSlow() {
+		// Dropped as too slow after the last run: a new connection.
+		s.ws.close()
+		if s.ws, err = dialWS(ctx, s.http); err != nil {
+			return nil, err
+		}
+		rs.sent = time.Now()
+		err = s.ws.send(ctx, msg)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return rs, nil
@@ -64,6 +79,9 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Mes
 				return err
 			}
 			continue
+		}
+		if err != nil && s.ws.tooSlow() {
+			return tooSlow(rs)
 		}
 		if err != nil {
 			return &opError{kind: rs.what + ": " + err.kind, detail: err.detail}
@@ -113,6 +131,39 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Mes
 			return failure(rs.what+": ended early", "exit %s (%v) %q; stderr %.200q", m.Reason, m.Code, m.Message, rs.stderr)
 		}
 	}
+}
+
+// send sends a message about a run; a connection the server dropped as too
+// slow is re-attached first, as the browser does.
+func (s *student) send(ctx context.Context, rs *runState, msg map[string]any) *opError {
+	if s.ws.tooSlow() && rs.slow < maxSlowReattach {
+		rs.slow++
+		s.lt.slowDrops.Add(1)
+		if err := s.reattach(ctx, rs); err != nil {
+			return err
+		}
+	}
+	err := s.ws.send(ctx, msg)
+	if err != nil && s.ws.settle() && s.ws.tooSlow() && rs.slow < maxSlowReattach {
+		// The close frame was on its way while this was written.
+		rs.slow++
+		s.lt.slowDrops.Add(1)
+		if err := s.reattach(ctx, rs); err != nil {
+			return err
+		}
+		return s.ws.send(ctx, msg)
+	}
+	if err != nil && s.ws.tooSlow() {
+		return tooSlow(rs)
+	}
+	return err
+}
+
+// tooSlow is a run given up on after the server dropped its connection as
+// too slow maxSlowReattach times: re-attaching replays more messages than
+// the server's send queue takes, so it cannot recover.
+func tooSlow(rs *runState) *opError {
+	return failure(rs.what+": dropped as too slow", "the server closed the connection as too slow %d times; each re-attach was dropped again", rs.slow+1)
 }
 
 func is(typ string) func(runner.Message) bool {
@@ -187,7 +238,7 @@ func (s *student) interactiveRun(ctx context.Context, reconnect bool) *opError {
 // then waits for the REPL to be ready again.
 func (s *student) roundTrip(ctx context.Context, rs *runState, op Op, line string, seq int) *opError {
 	start := time.Now()
-	if err := s.ws.send(ctx, map[string]any{"type": "stdin", "id": rs.id, "data": line}); err != nil {
+	if err := s.send(ctx, rs, map[string]any{"type": "stdin", "id": rs.id, "data": line}); err != nil {
 		return err
 	}
 	if err := s.pump(ctx, rs, func(runner.Message) bool { return rs.chk.Has(seq) }); err != nil {
@@ -200,7 +251,7 @@ func (s *student) roundTrip(ctx context.Context, rs *runState, op Op, line strin
 // stop stops the run and times until its exit, which must give reason.
 func (s *student) stop(ctx context.Context, rs *runState, reason string) *opError {
 	start := time.Now()
-	if err := s.ws.send(ctx, map[string]any{"type": "stop", "id": rs.id}); err != nil {
+	if err := s.send(ctx, rs, map[string]any{"type": "stop", "id": rs.id}); err != nil {
 		return err
 	}
 	if err := s.pump(ctx, rs, is(runner.MsgExit)); err != nil {
@@ -281,7 +332,16 @@ func (s *student) heavyRun(ctx context.Context, a Action) *opError {
 		truncated := true
 		rs.lossOK = true
 		defer func() { s.finish(rs, floodLines, truncated) }()
-		if err := s.pump(ctx, rs, is(runner.MsgExit)); err != nil {
+		// A student watching a flood presses Stop after a while: on a
+		// starved machine the program prints too slowly to reach the
+		// output cap soon.
+		wait, cancel := context.WithTimeout(ctx, floodPatience)
+		err := s.pump(wait, rs, is(runner.MsgExit))
+		cancel()
+		if err != nil && wait.Err() != nil && ctx.Err() == nil && rs.exit == nil {
+			return s.stop(ctx, rs, "stopped")
+		}
+		if err != nil {
 			return err
 		}
 		switch rs.exit.Reason {

@@ -3,7 +3,9 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -54,10 +56,10 @@ func (w *wsConn) read(ctx context.Context) {
 	}
 }
 
-func (w *wsConn) send(ctx context.Context, v any) *opError {
-	b, _ := json.Marshal(v) // maps of strings and numbers always marshal
+func (w *wsConn) send(ctx context.Context, msg map[string]any) *opError {
+	b, _ := json.Marshal(msg) // maps of strings and numbers always marshal
 	if err := w.c.Write(ctx, websocket.MessageText, b); err != nil {
-		return transportError("send", err)
+		return transportError(fmt.Sprintf("send %v", msg["type"]), err)
 	}
 	return nil
 }
@@ -92,6 +94,19 @@ func (w *wsConn) alive() bool {
 		return false
 	default:
 		return true
+	}
+}
+
+// settle waits (briefly) for the reader to see why a connection that
+// failed a write closed; it reports whether it has.
+func (w *wsConn) settle() bool {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return true
+	case <-t.C:
+		return false
 	}
 }
 
