@@ -115,8 +115,9 @@ func (p *proc) waiting(now time.Time) {
 	p.mu.Unlock()
 }
 
-// checkWaiting puts a program that claims to wait but used more than half a
-// core over a whole sample interval since the claim back to running, so its
+// checkWaiting puts a program that claims to wait but used more than a tenth
+// of a core (low, so a busy loop on a crowded machine is still caught) over
+// a whole sample interval since the claim back to running, so its
 // time counts against the wall clock again (a forged input event followed by
 // a busy loop would otherwise never time out). A truly waiting interpreter
 // uses next to no CPU.
@@ -124,7 +125,7 @@ func (p *proc) checkWaiting(cpu float64, now time.Time) {
 	p.mu.Lock()
 	prevCPU, prevAt, from := p.cpu, p.cpuAt, p.waitFrom
 	p.cpu, p.cpuAt = cpu, now
-	busy := !prevAt.IsZero() && !from.IsZero() && !from.After(prevAt) && cpu-prevCPU > now.Sub(prevAt).Seconds()/2
+	busy := !prevAt.IsZero() && !from.IsZero() && !from.After(prevAt) && cpu-prevCPU > now.Sub(prevAt).Seconds()/10
 	if busy {
 		p.waitFrom = time.Time{}
 	}
