@@ -129,11 +129,11 @@ func (r *Registry) check(o *owner, old *proc) error {
 		return limitErr(ErrPerUserLimit, "You already have %d %s running (the limit is %d). Stop one first.",
 			mine, plural(mine, "program", "programs"), l.MaxPerUser)
 	case mine == 0 && users >= l.MaxActiveUsers:
-		return limitErr(ErrUsersLimit, "The server is at its limit of %d students running programs at once. Please try again in a minute.",
-			l.MaxActiveUsers)
+		return limitErr(ErrUsersLimit, "The server is at its limit of %d %s running programs at once. Please try again in a minute.",
+			l.MaxActiveUsers, plural(l.MaxActiveUsers, "student", "students"))
 	case counted >= l.MaxTotal:
-		return limitErr(ErrTotalLimit, "The server is at its limit of %d programs running at once. Please try again in a minute.",
-			l.MaxTotal)
+		return limitErr(ErrTotalLimit, "The server is at its limit of %d %s running at once. Please try again in a minute.",
+			l.MaxTotal, plural(l.MaxTotal, "program", "programs"))
 	case charged+l.MemoryPerProc > l.MemoryTotal:
 		return limitErr(ErrMemoryLimit, "The server does not have enough memory left for another program (all programs together may use %s). Please try again in a minute.",
 			humanBytes(l.MemoryTotal))
