@@ -72,16 +72,41 @@ func newBenchRunner(tb testing.TB, limits registry.Limits) (*Runner, *workspace.
 	return r, ws
 }
 
-// chanSink hands messages to the benchmark.
-type chanSink chan Message
+// waker is a Sink for tests: it only records that there is news.
+type waker chan struct{}
 
-func (c chanSink) Send(m Message) bool {
+func (w waker) Wake() {
 	select {
-	case c <- m:
-		return true
+	case w <- struct{}{}:
 	default:
-		return false
 	}
+}
+
+// messages pulls sub's messages as they come, until the process's log is done.
+func messages(tb testing.TB, sub *Subscription, w waker) <-chan Message {
+	out := make(chan Message, 1024)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		for {
+			msgs, _, done := sub.Next(64)
+			for _, m := range msgs {
+				out <- m
+			}
+			if done {
+				return
+			}
+			if len(msgs) == 0 {
+				select {
+				case <-w:
+				case <-time.After(60 * time.Second):
+					tb.Error("no message for a minute")
+					return
+				}
+			}
+		}
+	}()
+	return out
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {
@@ -107,12 +132,14 @@ func BenchmarkRunToFirstOutput(b *testing.B) {
 	var runs, bare []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sink := make(chanSink, 64)
+		w := make(waker, 1)
 		id := fmt.Sprint("b", i)
 		start := time.Now()
-		if err := r.Run(User{Name: "bench"}, id, "Local/bench/p.py", sink); err != nil {
+		sub, err := r.Run(User{Name: "bench"}, id, "Local/bench/p.py", w)
+		if err != nil {
 			b.Fatal(err)
 		}
+		sink := messages(b, sub, w)
 		var stderr string
 		for m := range sink {
 			if m.Type == MsgStdout {
@@ -176,13 +203,15 @@ func BenchmarkIdleREPLServerMemory(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		sinks := make([]chanSink, n)
+		sinks := make([]<-chan Message, n)
 		for j := 0; j < n; j++ {
-			sinks[j] = make(chanSink, 64)
+			w := make(waker, 1)
 			id := fmt.Sprint("r", i, "-", j)
-			if err := r.REPL(User{Name: "bench"}, id, sinks[j]); err != nil {
+			sub, err := r.REPL(User{Name: "bench"}, id, w)
+			if err != nil {
 				b.Fatal(err)
 			}
+			sinks[j] = messages(b, sub, w)
 			for m := range sinks[j] {
 				if m.Type == MsgREPLReady {
 					break

@@ -28,14 +28,6 @@ const (
 	MsgError        = "error"
 )
 
-// Sink receives a process's messages: a WebSocket connection. Send must
-// never block; it returns false when the connection cannot keep up, and the
-// connection is then closed by its owner (the client re-attaches and is sent
-// what it missed from the replay buffer).
-type Sink interface {
-	Send(m Message) bool
-}
-
 func strptr(s string) *string { return &s }
 
 // size is what a message costs in the replay buffer.

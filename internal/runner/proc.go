@@ -48,10 +48,10 @@ type proc struct {
 	cpuAt    time.Time
 }
 
-func newProc(r *Runner, id string, u User, clientID, path string, kind registry.Kind, sink Sink) *proc {
+func newProc(r *Runner, id string, u User, clientID, path string, kind registry.Kind) *proc {
 	p := &proc{r: r, id: id, owner: u.Name, user: u, clientID: clientID, path: path, kind: kind,
 		events: make(chan interp.Event, 64), lines: make(chan string, 16), ended: make(chan struct{})}
-	p.stream = newStream(r.opts.ReplayBytes, sink, nil)
+	p.stream = newStream(r.opts.ReplayBytes)
 	return p
 }
 
@@ -141,6 +141,7 @@ func (p *proc) life(run workspace.Runnable, began time.Time) {
 	r := p.r
 	defer close(p.ended)
 	defer r.forget(p)
+	defer p.stream.finish()
 	defer func() {
 		r.reg.Remove(p.id)
 		if r.changed != nil {

@@ -87,7 +87,10 @@ type Runner struct {
 	mu       sync.Mutex
 	procs    map[string]*proc    // by registry id
 	byClient map[clientKey]*proc // by the browser's id
-	closing  bool
+	// ended keeps the message logs of recently ended processes, so a browser
+	// that comes back after its program ended still learns how it ended.
+	ended   map[clientKey]endedLog
+	closing bool
 	wg       sync.WaitGroup
 }
 
@@ -97,7 +100,7 @@ type clientKey struct{ owner, id string }
 func New(reg *registry.Registry, sb *sandbox.Sandbox, ws *workspace.Workspace, opts Options, log *slog.Logger, changed func(owner string)) *Runner {
 	opts.defaults()
 	return &Runner{reg: reg, sb: sb, ws: ws, opts: opts, log: log, changed: changed,
-		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}}
+		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}, ended: map[clientKey]endedLog{}}
 }
 
 // Registry is the registry the runner admits through (read-only use by others).
@@ -122,35 +125,35 @@ func newRegistryID() string {
 	return "p" + hex.EncodeToString(b[:])
 }
 
-// Run starts the file at path for u; its messages go to sink. A file that
-// already runs for u is stopped and replaced.
-func (r *Runner) Run(u User, clientID, path string, sink Sink) error {
+// Run starts the file at path for u and subscribes sink to its messages. A
+// file that already runs for u is stopped and replaced.
+func (r *Runner) Run(u User, clientID, path string, sink Sink) (*Subscription, error) {
 	if err := validClientID(clientID); err != nil {
-		return err
+		return nil, err
 	}
 	run, err := r.ws.Runnable(workspace.Actor{Username: u.Name, Professor: u.Professor}, path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return r.start(u, clientID, path, registry.KindScript, run, sink)
 }
 
-// REPL starts an empty REPL in u's home.
-func (r *Runner) REPL(u User, clientID string, sink Sink) error {
+// REPL starts an empty REPL in u's home and subscribes sink to it.
+func (r *Runner) REPL(u User, clientID string, sink Sink) (*Subscription, error) {
 	if err := validClientID(clientID); err != nil {
-		return err
+		return nil, err
 	}
 	return r.start(u, clientID, "", registry.KindREPL, workspace.Runnable{}, sink)
 }
 
-func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run workspace.Runnable, sink Sink) error {
+func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run workspace.Runnable, sink Sink) (*Subscription, error) {
 	if r.opts.Gate != nil {
 		// Outside r.mu: the gate may hold this run in its queue.
 		if err := r.opts.Gate.Check(); err != nil {
 			if r.opts.Observe != nil {
 				r.opts.Observe.Refused(err)
 			}
-			return err
+			return nil, err
 		}
 	}
 	began := time.Now()
@@ -158,11 +161,11 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 	r.mu.Lock()
 	if r.closing {
 		r.mu.Unlock()
-		return apierror.New(apierror.Unavailable, "The server is restarting. Please try again in a moment.")
+		return nil, apierror.New(apierror.Unavailable, "The server is restarting. Please try again in a moment.")
 	}
 	if _, busy := r.byClient[key]; busy {
 		r.mu.Unlock()
-		return apierror.New(apierror.BadRequest, "A program with this id is already running; stop it first or use a new id.")
+		return nil, apierror.New(apierror.BadRequest, "A program with this id is already running; stop it first or use a new id.")
 	}
 	id := newRegistryID()
 	replaced, err := r.reg.Admit(registry.Request{ID: id, Owner: u.Name, Path: path, Kind: kind})
@@ -171,9 +174,11 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		if r.opts.Observe != nil {
 			r.opts.Observe.Refused(err)
 		}
-		return err
+		return nil, err
 	}
-	p := newProc(r, id, u, clientID, path, kind, sink)
+	p := newProc(r, id, u, clientID, path, kind)
+	sub := p.stream.subscribe(sink, clientID, 0)
+	delete(r.ended, key)
 	r.procs[id] = p
 	r.byClient[key] = p
 	var old *proc
@@ -190,7 +195,7 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		defer r.wg.Done()
 		p.life(run, began)
 	}()
-	return nil
+	return sub, nil
 }
 
 // Stdin sends a line (or a block of lines) to a program's input() or REPL.
@@ -212,32 +217,23 @@ func (r *Runner) Stop(owner, clientID string) error {
 	return nil
 }
 
-// Attach sends a program's messages to sink from now on, first replaying
-// those after since that are still kept.
-func (r *Runner) Attach(owner, clientID string, since uint64, sink Sink) error {
-	p := r.lookup(owner, clientID)
-	if p == nil {
-		return errNotRunning
-	}
-	p.stream.attach(sink, since)
-	return nil
-}
-
-// Detach stops sending owner's programs' messages to sink (its connection
-// closed). The programs go on; the cleanup service ends them if the owner
-// stays away past the grace period.
-func (r *Runner) Detach(owner string, sink Sink) {
+// Attach subscribes sink to a program's messages after seq since: those
+// still kept, then the live ones. A program that ended recently can still
+// be attached to, to learn how it ended.
+func (r *Runner) Attach(owner, clientID string, since uint64, sink Sink) (*Subscription, error) {
+	key := clientKey{owner, clientID}
 	r.mu.Lock()
-	var ps []*proc
-	for k, p := range r.byClient {
-		if k.owner == owner {
-			ps = append(ps, p)
-		}
+	var st *stream
+	if p := r.byClient[key]; p != nil {
+		st = p.stream
+	} else if e, ok := r.ended[key]; ok {
+		st = e.stream
 	}
 	r.mu.Unlock()
-	for _, p := range ps {
-		p.stream.detach(sink)
+	if st == nil {
+		return nil, errNotRunning
 	}
+	return st.subscribe(sink, clientID, since), nil
 }
 
 // StopID ends the process the registry knows as id, for a reason decided
@@ -303,12 +299,40 @@ func (r *Runner) lookup(owner, clientID string) *proc {
 	return r.byClient[clientKey{owner, clientID}]
 }
 
-// forget removes a finished process from the runner's maps.
+// endedLog is the message log of a process that ended, kept for a while.
+type endedLog struct {
+	stream *stream
+	at     time.Time
+}
+
+// Logs of ended processes are kept this long, and at most this many.
+const (
+	keepEnded    = 10 * time.Minute
+	maxEndedLogs = 256
+)
+
+// forget removes a finished process from the runner's maps, keeping its
+// message log for a browser that comes back.
 func (r *Runner) forget(p *proc) {
+	now := time.Now()
+	key := clientKey{p.owner, p.clientID}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	delete(r.procs, p.id)
-	if r.byClient[clientKey{p.owner, p.clientID}] == p {
-		delete(r.byClient, clientKey{p.owner, p.clientID})
+	if r.byClient[key] == p {
+		delete(r.byClient, key)
+		r.ended[key] = endedLog{p.stream, now}
 	}
-	r.mu.Unlock()
+	var oldestKey clientKey
+	var oldest time.Time
+	for k, e := range r.ended {
+		if now.Sub(e.at) > keepEnded {
+			delete(r.ended, k)
+		} else if oldest.IsZero() || e.at.Before(oldest) {
+			oldestKey, oldest = k, e.at
+		}
+	}
+	if len(r.ended) > maxEndedLogs {
+		delete(r.ended, oldestKey)
+	}
 }

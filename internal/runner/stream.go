@@ -2,24 +2,27 @@ package runner
 
 import "sync"
 
-// stream is the ordered message log of one process: it numbers messages,
-// keeps the most recent ones (bounded by bytes) for re-attaching clients,
-// and forwards each to the attached sink, if any.
+// stream is the ordered message log of one process. It numbers messages,
+// keeps the most recent ones (bounded by bytes), and wakes the connections
+// subscribed to it; each connection pulls at its own pace with its own
+// cursor. A slow or stalled browser therefore never holds up the program or
+// anyone else, and never makes the server buffer more than this log: it just
+// skips what fell out of the log (a gap in seq) when it catches up.
 type stream struct {
 	mu       sync.Mutex
 	seq      uint64
 	buf      []Message
 	bufBytes int
 	maxBytes int
-	sink     Sink
-	onSlow   func(Sink) // called (outside the lock) when a sink refuses a message
+	ended    bool // the exit message is in the log; nothing follows it
+	subs     map[*Subscription]struct{}
 }
 
-func newStream(maxBytes int, sink Sink, onSlow func(Sink)) *stream {
-	return &stream{maxBytes: maxBytes, sink: sink, onSlow: onSlow}
+func newStream(maxBytes int) *stream {
+	return &stream{maxBytes: maxBytes, subs: map[*Subscription]struct{}{}}
 }
 
-// emit numbers m, keeps it, and sends it to the attached sink.
+// emit numbers m, keeps it, and wakes the subscribers.
 func (s *stream) emit(m Message) {
 	s.mu.Lock()
 	s.seq++
@@ -31,49 +34,81 @@ func (s *stream) emit(m Message) {
 		s.buf[0] = Message{}
 		s.buf = s.buf[1:]
 	}
-	sink := s.sink
-	var slow Sink
-	if sink != nil && !sink.Send(m) {
-		slow, s.sink = sink, nil
+	subs := make([]*Subscription, 0, len(s.subs))
+	for sub := range s.subs {
+		subs = append(subs, sub)
 	}
 	s.mu.Unlock()
-	if slow != nil && s.onSlow != nil {
-		s.onSlow(slow)
+	for _, sub := range subs {
+		sub.sink.Wake()
 	}
 }
 
-// attach makes sink the receiver, first replaying every kept message after
-// since. It reports whether messages after since were lost (dropped from
-// the bounded buffer before the client came back).
-func (s *stream) attach(sink Sink, since uint64) (lost bool) {
+// finish marks the log complete: the last message (an exit, or the error of
+// a run that could not start) is in it.
+func (s *stream) finish() {
+	s.mu.Lock()
+	s.ended = true
+	subs := make([]*Subscription, 0, len(s.subs))
+	for sub := range s.subs {
+		subs = append(subs, sub)
+	}
+	s.mu.Unlock()
+	for _, sub := range subs {
+		sub.sink.Wake()
+	}
+}
+
+// Sink is a connection that pulls messages: Wake tells it (without ever
+// blocking) that a subscription it holds has something new.
+type Sink interface {
+	Wake()
+}
+
+// Subscription is one connection's cursor into one process's messages.
+type Subscription struct {
+	s      *stream
+	sink   Sink
+	ID     string // the browser's id of the process
+	cursor uint64 // last seq handed out
+}
+
+func (s *stream) subscribe(sink Sink, id string, since uint64) *Subscription {
+	sub := &Subscription{s: s, sink: sink, ID: id, cursor: since}
+	s.mu.Lock()
+	s.subs[sub] = struct{}{}
+	s.mu.Unlock()
+	sink.Wake()
+	return sub
+}
+
+// Next returns up to max messages after the cursor and advances it. lost
+// reports that messages were skipped because they had already left the
+// bounded log. done reports that the process has ended and everything,
+// exit included, has been handed out: the subscription can be dropped.
+func (sub *Subscription) Next(max int) (msgs []Message, lost, done bool) {
+	s := sub.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sink = sink
-	if len(s.buf) > 0 && s.buf[0].Seq > since+1 {
-		lost = true
-	}
-	for _, m := range s.buf {
-		if m.Seq > since {
-			if !sink.Send(m) {
-				s.sink = nil
-				break
-			}
+	if len(s.buf) > 0 {
+		first := s.buf[0].Seq
+		if sub.cursor+1 < first {
+			lost, sub.cursor = true, first-1
+		}
+		start := int(sub.cursor + 1 - first)
+		if start < len(s.buf) {
+			end := min(len(s.buf), start+max)
+			msgs = append(msgs, s.buf[start:end]...)
+			sub.cursor = s.buf[end-1].Seq
 		}
 	}
-	return lost
+	done = s.ended && sub.cursor == s.seq
+	return msgs, lost, done
 }
 
-// detach forgets sink if it is the attached one.
-func (s *stream) detach(sink Sink) {
-	s.mu.Lock()
-	if s.sink == sink {
-		s.sink = nil
-	}
-	s.mu.Unlock()
-}
-
-func (s *stream) attached(sink Sink) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sink == sink
+// Close ends the subscription; the process goes on.
+func (sub *Subscription) Close() {
+	sub.s.mu.Lock()
+	delete(sub.s.subs, sub)
+	sub.s.mu.Unlock()
 }

@@ -136,10 +136,16 @@ func TestAbandonedProgramIsGoneAfterTheGrace(t *testing.T) {
 	if err := alive(pid, procStat{start: pidStart}); err == nil {
 		t.Errorf("pid %d is still alive", pid)
 	}
+	// Coming back after the end, she still learns how her program ended.
 	w2 := alice.ws()
 	w2.send(map[string]any{"type": "attach", "id": "k"})
-	if m := w2.next("k", wait); m.Type != runner.MsgError || m.Code != "not_found" {
+	if _, _, m := w2.until("k", runner.MsgExit, wait); m.Reason != "abandoned" || !strings.Contains(m.Message, "disconnected") {
 		t.Fatalf("attach after the sweep: %+v", m)
+	}
+	// An id that never ran is not found.
+	w2.send(map[string]any{"type": "attach", "id": "never"})
+	if m := w2.next("never", wait); m.Type != runner.MsgError || m.Code != "not_found" {
+		t.Fatalf("attach to an unknown id: %+v", m)
 	}
 }
 

@@ -17,12 +17,14 @@ import (
 	"github.com/pythonide/pythonide/internal/runner"
 )
 
-// WebSocket tuning. The send queue bounds what the server holds for one
-// browser: one that cannot keep up is disconnected (it re-attaches and gets
-// what it missed from the process's replay buffer) instead of slowing the
-// program or anyone else.
+// WebSocket tuning. A connection pulls each process's messages from that
+// process's bounded log at its own pace (runner.Subscription), so a slow
+// browser never holds up a program or the server, and is never sent more
+// than the log holds: it skips what fell out (a gap in seq). Only replies
+// to its own requests are queued per connection, and few.
 const (
-	wsSendQueue    = 256
+	wsReplyQueue   = 64
+	wsBatch        = 64 // messages taken from one process before serving the next
 	wsWriteTimeout = 10 * time.Second
 	wsPingEvery    = 25 * time.Second
 	wsRecheckEvery = 60 * time.Second // how often the session behind a socket is re-validated
@@ -37,28 +39,60 @@ type clientMsg struct {
 }
 
 type wsConn struct {
-	s      *Server
-	c      *websocket.Conn
-	p      auth.Principal
-	out    chan runner.Message
-	closed chan struct{}
-	once   sync.Once
+	s       *Server
+	c       *websocket.Conn
+	p       auth.Principal
+	replies chan runner.Message
+	wake    chan struct{}
+	closed  chan struct{}
+	once    sync.Once
+
+	mu   sync.Mutex
+	subs map[string]*runner.Subscription // by the browser's process id
 }
 
-// Send queues m without blocking; a full queue means a slow client, which is
-// disconnected.
-func (c *wsConn) Send(m runner.Message) bool {
+// Wake is called by the runner when a subscribed process has news.
+func (c *wsConn) Wake() {
 	select {
-	case <-c.closed:
-		return false
+	case c.wake <- struct{}{}:
 	default:
 	}
+}
+
+// subscribe replaces any earlier subscription for the same id.
+func (c *wsConn) subscribe(sub *runner.Subscription) {
 	select {
-	case c.out <- m:
-		return true
+	case <-c.closed:
+		sub.Close()
+		return
 	default:
-		c.close(websocket.StatusPolicyViolation, "too slow: reconnect to resume")
-		return false
+	}
+	c.mu.Lock()
+	if old := c.subs[sub.ID]; old != nil {
+		old.Close()
+	}
+	c.subs[sub.ID] = sub
+	c.mu.Unlock()
+	c.Wake()
+}
+
+func (c *wsConn) unsubscribeAll() {
+	c.mu.Lock()
+	for id, sub := range c.subs {
+		sub.Close()
+		delete(c.subs, id)
+	}
+	c.mu.Unlock()
+}
+
+// reply queues an answer to the browser's own request; a browser that lets
+// 64 of them pile up is not reading, and is disconnected.
+func (c *wsConn) reply(m runner.Message) {
+	select {
+	case c.replies <- m:
+	case <-c.closed:
+	default:
+		c.close(websocket.StatusPolicyViolation, "not reading: reconnect to resume")
 	}
 }
 
@@ -74,7 +108,7 @@ func (c *wsConn) sendError(id string, err error) {
 	if e.Code == apierror.Internal {
 		c.s.log.Error("websocket request failed", "user", c.p.Username, "err", err)
 	}
-	c.Send(runner.Message{Type: runner.MsgError, ID: id, Code: string(e.Code), Message: e.Message})
+	c.reply(runner.Message{Type: runner.MsgError, ID: id, Code: string(e.Code), Message: e.Message})
 }
 
 // sameOrigin refuses a WebSocket upgrade from another site (cross-site
@@ -114,12 +148,13 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return // Accept has answered
 	}
 	conn.SetReadLimit(s.cfg.WSMaxMessageBytes)
-	c := &wsConn{s: s, c: conn, p: p, out: make(chan runner.Message, wsSendQueue), closed: make(chan struct{})}
+	c := &wsConn{s: s, c: conn, p: p, replies: make(chan runner.Message, wsReplyQueue), wake: make(chan struct{}, 1),
+		closed: make(chan struct{}), subs: map[string]*runner.Subscription{}}
 	reg := s.runner.Registry()
 	reg.Connected(p.Username)
 	s.wsOpen.Add(1)
 	defer func() {
-		s.runner.Detach(p.Username, c)
+		c.unsubscribeAll()
 		reg.Disconnected(p.Username)
 		s.wsOpen.Add(-1)
 		c.close(websocket.StatusNormalClosure, "")
@@ -139,20 +174,76 @@ func (c *wsConn) writeLoop(ctx context.Context) {
 			return
 		case <-ctx.Done():
 			return
-		case m := <-c.out:
-			b, err := json.Marshal(m)
-			if err != nil {
-				continue
+		case m := <-c.replies:
+			if !c.write(ctx, m) {
+				return
 			}
-			wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
-			err = c.c.Write(wctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusGoingAway, "write failed")
+		case <-c.wake:
+			if !c.drain(ctx) {
 				return
 			}
 		}
 	}
+}
+
+// drain sends what every subscribed process has for this browser, a batch
+// from each in turn, until nothing is left.
+func (c *wsConn) drain(ctx context.Context) bool {
+	for more := true; more; {
+		more = false
+		c.mu.Lock()
+		subs := make([]*runner.Subscription, 0, len(c.subs))
+		for _, sub := range c.subs {
+			subs = append(subs, sub)
+		}
+		c.mu.Unlock()
+		for _, sub := range subs {
+			msgs, _, done := sub.Next(wsBatch)
+			for _, m := range msgs {
+				if !c.write(ctx, m) {
+					return false
+				}
+			}
+			if len(msgs) == wsBatch {
+				more = true
+			}
+			if done {
+				c.mu.Lock()
+				if c.subs[sub.ID] == sub {
+					delete(c.subs, sub.ID)
+				}
+				c.mu.Unlock()
+				sub.Close()
+			}
+		}
+		// Replies go out between batches, so a flood does not delay them.
+		for pending := true; pending; {
+			select {
+			case m := <-c.replies:
+				if !c.write(ctx, m) {
+					return false
+				}
+			default:
+				pending = false
+			}
+		}
+	}
+	return true
+}
+
+func (c *wsConn) write(ctx context.Context, m runner.Message) bool {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return true
+	}
+	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+	err = c.c.Write(wctx, websocket.MessageText, b)
+	cancel()
+	if err != nil {
+		c.close(websocket.StatusGoingAway, "write failed")
+		return false
+	}
+	return true
 }
 
 // keepAlive pings the browser and re-checks the session, so a logout or a
@@ -209,16 +300,32 @@ func (c *wsConn) readLoop(ctx context.Context) {
 		}
 		var opErr error
 		switch m.Type {
-		case "run":
-			opErr = c.s.runner.Run(user, m.ID, m.Path, c)
-		case "repl":
-			opErr = c.s.runner.REPL(user, m.ID, c)
+		case "run", "repl":
+			// Admission may wait in the degradation queue: never hold up
+			// this browser's other messages (a stop must always go through).
+			go func(m clientMsg) {
+				var sub *runner.Subscription
+				var err error
+				if m.Type == "run" {
+					sub, err = c.s.runner.Run(user, m.ID, m.Path, c)
+				} else {
+					sub, err = c.s.runner.REPL(user, m.ID, c)
+				}
+				if err != nil {
+					c.sendError(m.ID, err)
+					return
+				}
+				c.subscribe(sub)
+			}(m)
 		case "stdin":
 			opErr = c.s.runner.Stdin(user.Name, m.ID, m.Data)
 		case "stop":
 			opErr = c.s.runner.Stop(user.Name, m.ID)
 		case "attach":
-			opErr = c.s.runner.Attach(user.Name, m.ID, m.Since, c)
+			var sub *runner.Subscription
+			if sub, opErr = c.s.runner.Attach(user.Name, m.ID, m.Since, c); opErr == nil {
+				c.subscribe(sub)
+			}
 		default:
 			opErr = apierror.New(apierror.BadRequest, "Unknown message type %q.", m.Type)
 		}
