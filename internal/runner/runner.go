@@ -91,7 +91,7 @@ type Runner struct {
 	// that comes back after its program ended still learns how it ended.
 	ended   map[clientKey]endedLog
 	closing bool
-	wg       sync.WaitGroup
+	wg      sync.WaitGroup
 }
 
 type clientKey struct{ owner, id string }
