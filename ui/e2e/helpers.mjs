@@ -54,6 +54,7 @@ export async function login(page, user, password = USERS[user]) {
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.locator(".conn[data-state=open]").waitFor();
+  await page.locator(".tree li[aria-selected=true]").first().waitFor(); // the file tree has loaded
 }
 
 /** newFile makes a file in the selected folder (My files by default) and opens it. */
@@ -111,4 +112,9 @@ export async function session(name, fn) {
   } finally {
     await close();
   }
+}
+
+/** waitOut waits until the visible console's text contains text. */
+export async function waitOut(page, text, timeout = WAIT) {
+  await page.waitForFunction((t) => document.querySelector(".console-pane:not([hidden]) .out")?.textContent.includes(t), text, { timeout });
 }

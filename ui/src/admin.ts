@@ -180,7 +180,7 @@ export class AdminView {
 
   private createUserForm(): HTMLElement {
     const f = (id: string, label: string, input: HTMLElement) => h("div", { class: "field" }, h("label", { for: id }, label), input);
-    const username = h("input", { id: "nu-username", required: true, autocomplete: "off", pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,63}" });
+    const username = h("input", { id: "nu-username", required: true, autocomplete: "off", pattern: "[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" });
     const fullName = h("input", { id: "nu-name", autocomplete: "off" });
     const password = h("input", { id: "nu-password", type: "text", autocomplete: "new-password", placeholder: "leave empty to generate" });
     const role = h("select", { id: "nu-role" }, h("option", { value: "student" }, "student"), h("option", { value: "professor" }, "teacher"));

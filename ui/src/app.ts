@@ -79,6 +79,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     }
   };
   runBtn.addEventListener("click", () => void run());
+  const stopBtn = h("button", { type: "button", class: "danger", title: "Stop the program (Shift+F5)", onclick: () => consoles.stopActive() }, "■ Stop");
   editors.onActiveChange = (p) => {
     runBtn.disabled = !p;
     runBtn.textContent = p ? `▶ Run ${baseName(p)}` : "▶ Run";
@@ -117,6 +118,8 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     const cls = b.id === "view-class";
     viewSwitch.querySelectorAll("button").forEach((x) => x.setAttribute("aria-pressed", String(x === b)));
     ide.hidden = cls;
+    runBtn.hidden = cls;
+    stopBtn.hidden = cls;
     if (cls) admin.show();
     else admin.hide();
   });
@@ -138,7 +141,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     h("span", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "py"), "pythonide"),
     viewSwitch,
     runBtn,
-    h("button", { type: "button", class: "danger", title: "Stop the program (Shift+F5)", onclick: () => consoles.stopActive() }, "■ Stop"),
+    stopBtn,
     h("span", { class: "spacer" }),
     connEl,
     theme,

@@ -188,7 +188,7 @@ export class FileTree {
 
   /** folderOf is where new things go: the selection if a folder, else its parent. */
   private folderOf(e: Entry | null): Entry | null {
-    if (!e) return null;
+    if (!e) return this.roots[0] ?? { name: "My files", path: this.me.home, type: "dir", size: 0, mtime: "", writable: true };
     if (e.type === "dir") return e;
     return this.nodes.get(dirName(e.path))?.entry ?? null;
   }
