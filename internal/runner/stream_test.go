@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,37 @@ func TestStreamIsBoundedAndReportsWhatWasLost(t *testing.T) {
 	sub.Close()
 	if len(st.subs) != 0 {
 		t.Fatal("closed subscription still held")
+	}
+}
+
+// BenchmarkStreamEmit is the cost of one output message reaching the log
+// and waking its subscribers (the hot path of a printing program).
+func BenchmarkStreamEmit(b *testing.B) {
+	for _, subs := range []int{0, 1, 4} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			st := newStream(256 << 10)
+			for i := 0; i < subs; i++ {
+				st.subscribe(make(waker, 1), "p", 0)
+			}
+			m := Message{Type: MsgStdout, ID: "p", Data: strings.Repeat("x", 80)}
+			b.ReportAllocs()
+			for b.Loop() {
+				st.emit(m)
+			}
+		})
+	}
+}
+
+// BenchmarkSubscriptionNext is a connection pulling a batch of 64 messages.
+func BenchmarkSubscriptionNext(b *testing.B) {
+	st := newStream(256 << 10)
+	sub := st.subscribe(make(waker, 1), "p", 0)
+	m := Message{Type: MsgStdout, ID: "p", Data: strings.Repeat("x", 80)}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := 0; i < 64; i++ {
+			st.emit(m)
+		}
+		sub.Next(64)
 	}
 }

@@ -43,6 +43,14 @@ type rig struct {
 
 func newRig(t *testing.T, st *store.Store, tweak func(*config.Config)) *rig {
 	t.Helper()
+	s, srv, c, ws := newTestServer(t, st, tweak)
+	return &rig{t: t, srv: srv, cfg: c, st: st, ws: ws, data: c.DataDir, server: s}
+}
+
+// newTestServer builds the real handler chain over st and a workspace in a
+// temporary folder, served by httptest (small limits unless tweaked).
+func newTestServer(t testing.TB, st *store.Store, tweak func(*config.Config)) (*Server, *httptest.Server, *config.Config, *workspace.Workspace) {
+	t.Helper()
 	c := config.Defaults()
 	c.DataDir = t.TempDir()
 	c.MaxFileBytes = 64 << 10
@@ -72,7 +80,7 @@ func newRig(t *testing.T, st *store.Store, tweak func(*config.Config)) *rig {
 	s := New(Deps{Config: c, Store: st, Workspace: ws, Auth: m, Roster: ros, Log: log})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &rig{t: t, srv: srv, cfg: c, st: st, ws: ws, data: c.DataDir, server: s}
+	return s, srv, c, ws
 }
 
 // user creates an account directly through the roster.
