@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -175,7 +174,7 @@ func copyFile(sr *os.Root, name string, want fs.FileInfo, dr *os.Root, dstName s
 		return err
 	}
 	defer out.Close()
-	if _, err := io.Copy(out, in); err != nil {
+	if _, err := copyData(out, in); err != nil {
 		return err
 	}
 	if err := out.Chmod(filePerm); err != nil {

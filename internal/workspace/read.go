@@ -199,7 +199,7 @@ func (w *Workspace) Read(a Actor, p string) (io.ReadSeekCloser, FileInfo, error)
 // hashFile computes f's ETag and rewinds it.
 func hashFile(f *os.File) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := copyData(h, f); err != nil {
 		return "", err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

@@ -61,7 +61,7 @@ func stageFile(root *os.Root, dir string, r io.Reader, limit int64, own owner) (
 	}()
 	h := sha256.New()
 	src := &errReader{r: io.LimitReader(r, limit+1)}
-	n, err := io.Copy(io.MultiWriter(f, h), src)
+	n, err := copyData(io.MultiWriter(f, h), src)
 	if src.err != nil {
 		return nil, apierror.Wrap(src.err, apierror.BadRequest, "The file did not arrive completely, so nothing was saved. Please try again.")
 	}

@@ -97,6 +97,6 @@ func zipFile(zw *zip.Writer, r *os.Root, name, prefix string, want os.FileInfo) 
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, f)
+	_, err = copyData(out, f)
 	return err
 }
