@@ -86,9 +86,9 @@ func (u usageError) Error() string { return u.msg }
 
 // loadConfig builds the configuration for a command from its flags and the
 // environment; extra lets the command register its own flags first.
-func loadConfig(env Env, name string, args []string, extra func(fs *flag.FlagSet)) (*config.Config, []string, error) {
+func loadConfig(env Env, name string, args []string, extra func(fs *flag.FlagSet), only ...string) (*config.Config, []string, error) {
 	c := config.Defaults()
-	fs := config.FlagSet(name, c)
+	fs := config.FlagSet(name, c, only...)
 	if extra != nil {
 		extra(fs)
 	}

@@ -42,7 +42,7 @@ func loadtestCmd(ctx context.Context, env Env, args []string) error {
 		fs.Uint64Var(&lc.Seed, "seed", 0, "seed for the students' choices (0: random; the report gives the one used)")
 		fs.StringVar(&adminUser, "admin-user", "", "create the students through the API as this professor (default: directly in --db/--data)")
 		fs.StringVar(&adminPassword, "admin-password", "", "that professor's password (or PYTHONIDE_LOADTEST_ADMIN_PASSWORD)")
-	})
+	}, config.DataOptions...)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/roster"
 )
 
@@ -26,7 +27,7 @@ func user(ctx context.Context, env Env, args []string) error {
 		case "passwd":
 			fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input instead of generating one")
 		}
-	})
+	}, config.DataOptions...)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -141,15 +142,22 @@ func EnvName(flagName string) string {
 	return "PYTHONIDE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// FlagSet returns a flag set bound to c, with every option registered.
-// Callers add their own flags before calling Load.
-func FlagSet(name string, c *Config) *flag.FlagSet {
+// FlagSet returns a flag set bound to c, with every option registered, or
+// only the options named in only. Callers add their own flags before
+// calling Load.
+func FlagSet(name string, c *Config, only ...string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, o := range options {
-		o.bind(fs, c)
+		if len(only) == 0 || slices.Contains(only, o.name) {
+			o.bind(fs, c)
+		}
 	}
 	return fs
 }
+
+// DataOptions are the settings of a command that only opens the data
+// folder and the database (user management, the load generator's --db mode).
+var DataOptions = []string{"data", "db", "allow-network-sqlite", "sandbox-uid", "log-level", "log-format"}
 
 // Load applies the environment to fs (PYTHONIDE_<FLAG>, and for secrets
 // PYTHONIDE_<FLAG>_FILE), then parses args over it and validates c. It
