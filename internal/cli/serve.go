@@ -80,6 +80,13 @@ func serve(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", c.Listen, err)
 	}
+	if c.PprofListen != "" {
+		stopPprof, err := servePprof(c.PprofListen, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -23,6 +23,7 @@ import (
 // passed down; nothing reads the environment after that.
 type Config struct {
 	Listen      string
+	PprofListen string // loopback address for Go's profiler; "" = off
 	DataDir     string
 	DatabaseURL string // secret: may hold a password
 
@@ -218,6 +219,12 @@ func (c *Config) Validate() error {
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("--listen %q: want host:port (%v)", c.Listen, err)
+	}
+	if c.PprofListen != "" {
+		host, _, err := net.SplitHostPort(c.PprofListen)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			bad("--pprof-listen %q: want a loopback host:port such as 127.0.0.1:6060 (profiles reveal internals)", c.PprofListen)
+		}
 	}
 	if c.DataDir == "" {
 		bad("--data must not be empty")

@@ -138,3 +138,12 @@ func TestByteSizes(t *testing.T) {
 		t.Error("relative interpreter accepted")
 	}
 }
+
+func TestPprofOnlyOnLoopback(t *testing.T) {
+	if _, _, err := load(t, []string{"--pprof-listen", "0.0.0.0:6060"}, nil); err == nil {
+		t.Error("profiler on every interface accepted")
+	}
+	if _, _, err := load(t, []string{"--pprof-listen", "127.0.0.1:6060"}, nil); err != nil {
+		t.Error(err)
+	}
+}
