@@ -118,3 +118,20 @@ export async function session(name, fn) {
 export async function waitOut(page, text, timeout = WAIT) {
   await page.waitForFunction((t) => document.querySelector(".console-pane:not([hidden]) .out")?.textContent.includes(t), text, { timeout });
 }
+
+/** run starts the open file (F5, or trigger) and waits until the server has
+ * answered. A spawn the server itself reports as failed ("could not be
+ * started", seen when this machine is overloaded) is tried once more, and
+ * said so in the log: these tests are about the page, not spawn load. */
+export async function run(page, trigger = () => page.keyboard.press("F5")) {
+  for (let i = 0; ; i++) {
+    await trigger();
+    await page.waitForFunction(() => {
+      const t = document.querySelector(".consoles .tab[aria-selected=true]");
+      return t && t.dataset.state && t.dataset.state !== "starting";
+    }, null, { timeout: WAIT });
+    const refused = await out(page).locator(".end", { hasText: "could not be started" }).count();
+    if (!refused || i === 1) return;
+    console.log("note: the server could not start the program (overloaded machine?); running it again once");
+  }
+}

@@ -2,7 +2,7 @@
 // why in plain words.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WAIT, session, newPage, login, newFile, typeCode, saved, out, shot } from "./helpers.mjs";
+import { WAIT, session, newPage, login, newFile, typeCode, saved, out, shot, run } from "./helpers.mjs";
 
 test("Stop (Shift+F5) ends an infinite loop and says so", () =>
   session("stop", async (ctx) => {
@@ -11,7 +11,7 @@ test("Stop (Shift+F5) ends an infinite loop and says so", () =>
     await newFile(page, "forever.py");
     await typeCode(page, "print('spinning', flush=True)\nwhile True:\n    pass\n");
     await saved(page);
-    await page.keyboard.press("F5");
+    await run(page);
     await out(page).getByText("spinning").waitFor();
     await page.locator(".console-pane:not([hidden])").waitFor();
     await page.keyboard.press("Shift+F5");
@@ -26,7 +26,7 @@ test("a program over the memory limit is stopped with a message naming the limit
     await newFile(page, "hungry.py");
     await typeCode(page, "print('allocating', flush=True)\nx = bytearray(200 * 1024 * 1024)\nprint('survived')\n");
     await saved(page);
-    await page.getByRole("button", { name: /Run hungry\.py/ }).click();
+    await run(page, () => page.getByRole("button", { name: /Run hungry\.py/ }).click());
     const end = out(page).locator(".end");
     await end.waitFor({ timeout: WAIT });
     const text = await out(page).innerText();

@@ -2,7 +2,7 @@
 // Stop (the student sees why), users, distribution and health.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { session, browser, newPage, login, newFile, typeCode, saved, out, shot, api } from "./helpers.mjs";
+import { session, browser, newPage, login, newFile, typeCode, saved, out, shot, api, run } from "./helpers.mjs";
 
 test("a professor sees a student's program, stops it, and the student is told", () =>
   session("professor", async (ctx) => {
@@ -11,7 +11,7 @@ test("a professor sees a student's program, stops it, and the student is told", 
     await newFile(student, "loop.py");
     await typeCode(student, "import time\nn = 0\nwhile True:\n    n += 1\n    time.sleep(0.2)\n");
     await saved(student);
-    await student.keyboard.press("F5");
+    await run(student);
     await student.locator(".consoles .tab[data-state=running]").waitFor();
 
     const t = await browser();

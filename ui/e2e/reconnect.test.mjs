@@ -2,7 +2,7 @@
 // program still running, and a new login keeps the unsaved text.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { USERS, session, browser, newPage, login, newFile, typeCode, saved, out, waitOut } from "./helpers.mjs";
+import { USERS, session, browser, newPage, login, newFile, typeCode, saved, out, waitOut, run } from "./helpers.mjs";
 
 test("after a network drop the page re-attaches to the running program", () =>
   session("reconnect", async (ctx) => {
@@ -11,7 +11,7 @@ test("after a network drop the page re-attaches to the running program", () =>
     await newFile(page, "count.py");
     await typeCode(page, "import time\nfor i in range(1, 16):\n    print('line', i, flush=True)\n    time.sleep(0.2)\nprint('end')\n");
     await saved(page);
-    await page.keyboard.press("F5");
+    await run(page);
     await waitOut(page, "line 3\n");
     await page.evaluate(() => window.pythonide.dropConnection());
     await page.locator(".conn:not([data-state=open])").waitFor();

@@ -2,7 +2,7 @@
 // input(), see the output in order, use the script's variables in the REPL.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, USERS, WAIT, session, newPage, login, newFile, typeCode, saved, out, shot, api } from "./helpers.mjs";
+import { BASE, USERS, WAIT, session, newPage, login, newFile, typeCode, saved, out, shot, api, run } from "./helpers.mjs";
 
 test("a student logs in, writes a program, runs it, answers input() and uses the REPL", () =>
   session("student", async (ctx) => {
@@ -40,7 +40,7 @@ test("a student logs in, writes a program, runs it, answers input() and uses the
     const disk = await api(page, "GET", "/api/files/content?path=Local/alice/ask.py");
     assert.equal(disk.text, program, "autosave wrote exactly what was typed");
 
-    await page.keyboard.press("F5");
+    await run(page);
     const input = page.locator(".stdin-row[data-kind=input] textarea");
     await input.waitFor();
     assert.equal(await input.evaluate((el) => el === document.activeElement), true, "the input box has the focus");
@@ -69,7 +69,7 @@ test("a student logs in, writes a program, runs it, answers input() and uses the
     // A figure shows inline.
     await newFile(page, "plot.py");
     await typeCode(page, "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2, 4])\nplt.title('My first plot')\nplt.show()\nprint('done')\n");
-    await page.getByRole("button", { name: /Run plot\.py/ }).click();
+    await run(page, () => page.getByRole("button", { name: /Run plot\.py/ }).click());
     await out(page).locator("img.figure").waitFor({ timeout: WAIT * 2 });
     await out(page).getByText("done").waitFor();
     const size = await out(page).locator("img.figure").evaluate((img) => img.naturalWidth);
