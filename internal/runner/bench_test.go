@@ -38,6 +38,9 @@ func newBenchRunner(tb testing.TB, limits registry.Limits) (*Runner, *workspace.
 	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	sb, err := sandbox.Probe(context.Background(), sandbox.Config{
 		CgroupName: "pythonide-runnerbench-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(benchSeq.Add(1), 10),
 	}, log)
