@@ -191,6 +191,12 @@ func (w *Workspace) EnsureHome(username string) error {
 		if !fi.IsDir() {
 			return apierror.New(apierror.Conflict, "Local/%s exists but is not a folder; ask the administrator to fix it.", username)
 		}
+		// A student's program may chmod its own home (it owns it): without
+		// rwx for the owner no later run could even start in it, so the
+		// mode is put back before every run.
+		if fi.Mode().Perm()&0o700 != 0o700 {
+			return mapErr(w.local.Chmod(username, dirPerm), localDir+"/"+username)
+		}
 		return nil
 	}
 	if err != nil {

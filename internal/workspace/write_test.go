@@ -304,6 +304,16 @@ func TestEnsureHome(t *testing.T) {
 	if st.Mode().Perm() != 0o755 {
 		t.Fatalf("home mode %v", st.Mode())
 	}
+	// A home its owner's program locked (chmod 000) is usable again.
+	if err := os.Chmod(f.host("Local/alice"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ws.EnsureHome("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(f.host("Local/alice")); st.Mode().Perm() != 0o755 {
+		t.Fatalf("a locked home's mode after EnsureHome: %v", st.Mode())
+	}
 }
 
 func TestHomeOwnership(t *testing.T) {
