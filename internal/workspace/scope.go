@@ -123,6 +123,10 @@ func mapErr(err error, p string) error {
 		return apierror.Wrap(err, apierror.BadRequest, "The path %q is too long.", p)
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return apierror.Wrap(err, apierror.LimitReached, "The server's disk is full. Please tell your teacher.").WithStatus(507)
+	case errors.Is(err, syscall.EROFS):
+		// The data volume was remounted read-only (a failing disk, a full
+		// EFS burst...): nothing can be saved until an operator acts.
+		return apierror.Wrap(err, apierror.Unavailable, "The server cannot save files right now (its disk is read-only). Please tell your teacher.")
 	}
 	return apierror.Wrap(err, apierror.Internal, "Something went wrong with %q on the server. Please try again.", p)
 }

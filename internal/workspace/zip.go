@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/pythonide/pythonide/internal/apierror"
 )
@@ -56,7 +55,10 @@ func zipDir(zw *zip.Writer, r *os.Root, prefix string, depth int) error {
 		return err
 	}
 	for _, fi := range infos {
-		if strings.HasPrefix(fi.Name(), tempPrefix) {
+		// Temp files, and names the API itself refuses: a program can create
+		// "..\..\x" or invalid UTF-8, which unzippers on Windows and
+		// elsewhere would take for a path out of the target folder.
+		if nameProblem(fi.Name()) != "" {
 			continue
 		}
 		switch {
