@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/store"
@@ -695,4 +697,87 @@ func TestAttackErrorBodiesAreJSONEverywhere(t *testing.T) {
 	if res := alice.do("GET", "/api/nope", nil, nil); json.Unmarshal(res.body, &v) != nil {
 		t.Errorf("unknown API route answers %q, not JSON", res.body)
 	}
+}
+
+// TestAttackZipEntriesAreCleanForOddNames: the server only produces zips
+// (nothing extracts an archive). A student's program can create names the
+// API refuses, such as backslashes that Windows unzippers take for folders,
+// invalid UTF-8 or control characters. Every entry of a downloaded folder
+// must still be a clean relative path under the folder's name, so that
+// unzipping it anywhere cannot write outside the target.
+func TestAttackZipEntriesAreCleanForOddNames(t *testing.T) {
+	r, _, alice, _ := classroom(t, storetest.SQLite(t))
+	proj := filepath.Join(r.data, "ide", "Local", "alice", "proj")
+	if err := os.MkdirAll(filepath.Join(proj, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	odd := []string{`..\..\evil.py`, `sub\..\..\x.py`, `C:\evil.py`, "...", "..py", "\xff\xfe.py", "tab\there.py", "new\nline.py", " lead.py", "trail.py ", "ok.py", "sub/inner.py", ".hidden.py", "<b>.py"}
+	for _, n := range odd {
+		if err := os.WriteFile(filepath.Join(proj, n), []byte("x\n"), 0o644); err != nil {
+			t.Fatalf("%q: %v", n, err)
+		}
+	}
+	res := alice.do("GET", "/api/files/download?path="+qp("Local/alice/proj"), nil, nil)
+	if res.status != 200 {
+		t.Fatalf("zip: %d %s", res.status, res.body)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(res.body), int64(len(res.body)))
+	if err != nil {
+		t.Fatalf("the zip does not open: %v", err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		if why := zipEntryProblem(f.Name); why != "" {
+			t.Errorf("zip entry %q: %s", f.Name, why)
+		}
+	}
+	for _, want := range []string{"proj/ok.py", "proj/sub/inner.py", "proj/.hidden.py", "proj/<b>.py"} {
+		if !slicesContains(names, want) {
+			t.Errorf("zip lacks %s: %q", want, names)
+		}
+	}
+	// Unzipped the way a careless tool would (joining names), nothing lands
+	// outside the target.
+	target := t.TempDir()
+	for _, n := range names {
+		dst := filepath.Join(target, filepath.FromSlash(strings.ReplaceAll(n, `\`, "/")))
+		if !strings.HasPrefix(dst, target+string(filepath.Separator)) {
+			t.Errorf("entry %q unzips to %s, outside the target", n, dst)
+		}
+	}
+}
+
+// zipEntryProblem says what is unsafe about a zip entry name ("" if none).
+func zipEntryProblem(name string) string {
+	switch {
+	case !strings.HasPrefix(name, "proj/"):
+		return "not under the folder's name"
+	case strings.ContainsRune(name, '\\'):
+		return "a backslash, a folder separator on Windows"
+	case strings.Contains(name, ":"):
+		return "a colon (a drive or stream on Windows)"
+	case !utf8.ValidString(name):
+		return "not UTF-8"
+	}
+	for _, part := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
+		if part == "" || part == "." || part == ".." {
+			return "an empty, . or .. element"
+		}
+	}
+	for _, c := range name {
+		if unicode.IsControl(c) {
+			return "a control character"
+		}
+	}
+	return ""
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

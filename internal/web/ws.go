@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,6 +30,11 @@ const (
 	wsWriteTimeout = 10 * time.Second
 	wsPingEvery    = 25 * time.Second
 	wsRecheckEvery = 60 * time.Second // how often the session behind a socket is re-validated
+	// wsCloseGrace bounds the close handshake. The library reads out the
+	// rest of the frame it was in before it waits for the peer's close,
+	// without a deadline: a client that declared a frame of 2^63 bytes and
+	// went quiet would hold the connection (and its goroutines) forever.
+	wsCloseGrace = 10 * time.Second
 )
 
 type clientMsg struct {
@@ -41,6 +48,7 @@ type clientMsg struct {
 type wsConn struct {
 	s       *Server
 	c       *websocket.Conn
+	raw     net.Conn // under c, closed at the latest wsCloseGrace after c's close begins
 	p       auth.Principal
 	replies chan runner.Message
 	wake    chan struct{}
@@ -100,6 +108,9 @@ func (c *wsConn) close(code websocket.StatusCode, why string) {
 	c.once.Do(func() {
 		close(c.closed)
 		go c.c.Close(code, why)
+		if c.raw != nil {
+			time.AfterFunc(wsCloseGrace, func() { c.raw.Close() })
+		}
 	})
 }
 
@@ -143,12 +154,13 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 		s.writeError(w, r, apierror.New(apierror.Forbidden, "This connection came from another website and was refused."))
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
+	spy := &hijackSpy{ResponseWriter: w}
+	conn, err := websocket.Accept(spy, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
 	if err != nil {
 		return // Accept has answered
 	}
 	conn.SetReadLimit(s.cfg.WSMaxMessageBytes)
-	c := &wsConn{s: s, c: conn, p: p, replies: make(chan runner.Message, wsReplyQueue), wake: make(chan struct{}, 1),
+	c := &wsConn{s: s, c: conn, raw: spy.conn, p: p, replies: make(chan runner.Message, wsReplyQueue), wake: make(chan struct{}, 1),
 		closed: make(chan struct{}), subs: map[string]*runner.Subscription{}}
 	reg := s.runner.Registry()
 	reg.Connected(p.Username)
@@ -166,6 +178,21 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 	go c.keepAlive(ctx, r)
 	c.readLoop(ctx)
 }
+
+// hijackSpy keeps the connection the WebSocket library takes over, so that
+// a close handshake that never ends can be cut.
+type hijackSpy struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijackSpy) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = conn
+	return conn, rw, err
+}
+
+func (h *hijackSpy) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 func (c *wsConn) writeLoop(ctx context.Context) {
 	for {
