@@ -781,3 +781,19 @@ func slicesContains(s []string, v string) bool {
 	}
 	return false
 }
+
+// TestAttackDownloadOfTheWholeWorkspaceIsRefused: the root and Local hold
+// everyone's folders; asking for them as a zip (also through a query the
+// server cannot parse, which leaves the path empty) is refused in words,
+// not answered with an empty 200.
+func TestAttackDownloadOfTheWholeWorkspaceIsRefused(t *testing.T) {
+	_, prof, alice, _ := classroom(t, storetest.SQLite(t))
+	for _, c := range []*client{alice, prof} {
+		for _, q := range []string{"path=", "path=Local", "path=%u002e", ""} {
+			res := c.do("GET", "/api/files/download?"+q, nil, nil)
+			if res.status != 400 || res.errCode() != "bad_request" || res.header.Get("Content-Disposition") != "" {
+				t.Errorf("download ?%s: %d %q %v", q, res.status, res.body, res.header)
+			}
+		}
+	}
+}

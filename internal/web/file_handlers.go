@@ -235,7 +235,13 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if e.Type == "dir" {
 		w.Header().Set("Content-Type", "application/zip")
 		w.Header().Set("Content-Disposition", attachment(base+".zip"))
-		if err := s.ws.Zip(actor(p), name, w); err != nil {
+		zw := &countingWriter{w: w}
+		if err := s.ws.Zip(actor(p), name, zw); err != nil {
+			if zw.n == 0 { // refused before the first byte (the root, Local): say why
+				w.Header().Del("Content-Disposition")
+				s.writeError(w, r, err)
+				return
+			}
 			// Headers are gone; the truncated zip fails to open, which is
 			// the honest outcome. Log why.
 			s.log.Warn("zip download failed", "path", name, "err", err)
@@ -252,6 +258,19 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, p auth.Princip
 	w.Header().Set("Content-Disposition", attachment(base))
 	w.Header().Set("ETag", fi.ETag)
 	http.ServeContent(w, r, "", fi.Mtime, f)
+}
+
+// countingWriter counts what went through it, to know whether the answer
+// has begun.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // attachment is a Content-Disposition that survives any file name.
