@@ -2,6 +2,7 @@ package auth
 
 import (
 	"regexp"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -70,5 +71,10 @@ func ValidateUsername(name string) error {
 }
 
 // dummyHash is compared against when a username does not exist, so a wrong
-// username takes as long as a wrong password and reveals nothing.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("pythonide-no-such-user"), HashCost)
+// username takes as long as a wrong password and reveals nothing. It is made
+// on first use, not at package init: every student program's spawn
+// re-executes this binary, and a bcrypt hash at init cost each spawn 60 ms.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := bcrypt.GenerateFromPassword([]byte("pythonide-no-such-user"), HashCost)
+	return string(h)
+})

@@ -111,7 +111,7 @@ func (m *Manager) Login(ctx context.Context, username, password, addr string) (s
 	}
 	u, err := m.store.GetUser(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
-		CheckPassword(string(dummyHash), password)
+		CheckPassword(dummyHash(), password)
 		m.fail(username, addr)
 		return "", Principal{}, errBadLogin
 	}
