@@ -101,9 +101,25 @@ func (p *proc) sample() {
 		return
 	}
 	if mem, cpu, err := sp.Usage(); err == nil {
+		now := time.Now()
 		p.r.reg.Sample(p.id, mem, cpu)
-		p.checkWaiting(cpu, time.Now())
+		if p.computing(cpu, now) {
+			// A program that has computed for a whole sample interval gives
+			// way to programs just starting and to interactive ones.
+			if err := sp.Background(); err != nil {
+				p.r.log.Debug("lowering a busy program's priority failed", "id", p.id, "err", err)
+			}
+		}
+		p.checkWaiting(cpu, now)
 	}
+}
+
+// computing reports whether the program used more than half a core since
+// the previous sample.
+func (p *proc) computing(cpu float64, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.cpuAt.IsZero() && cpu-p.cpu > now.Sub(p.cpuAt).Seconds()/2
 }
 
 // waiting records that the program says it waits for a line.

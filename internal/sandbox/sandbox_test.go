@@ -6,11 +6,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestProbeReportsLayers(t *testing.T) {
@@ -503,4 +506,61 @@ func TestFreezeThaw(t *testing.T) {
 	if e := p.Wait(); e.Reason != ReasonKilled {
 		t.Errorf("exit %+v", e)
 	}
+}
+
+func TestBackgroundLowersTheWholeTreeOnly(t *testing.T) {
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			w := newWorld(t, s.cfg.UID)
+			spec := w.spec("nice-"+m.name, "-c", "import os, time\nif os.fork() == 0:\n    time.sleep(30)\nprint('up', flush=True)\ntime.sleep(30)\n")
+			p, lines := startLines(t, s, spec)
+			if l := <-lines; l != "up" {
+				t.Fatalf("first line %q", l)
+			}
+			if err := p.Background(); err != nil {
+				t.Fatal(err)
+			}
+			// Every process of the tree, as the host sees it, now runs at
+			// nice 10 (the raw syscall returns 20 - nice); the server is untouched.
+			tree := descendants(p.PID())
+			if len(tree) < 2 { // python (under bwrap: inside bwrap) and its child
+				t.Fatalf("tree of %d: %v", p.PID(), tree)
+			}
+			for _, pid := range tree {
+				if prio, err := unix.Getpriority(unix.PRIO_PROCESS, pid); err == nil && 20-prio != BackgroundNice {
+					t.Errorf("pid %d runs at nice %d", pid, 20-prio)
+				}
+			}
+			if prio, _ := unix.Getpriority(unix.PRIO_PROCESS, os.Getpid()); 20-prio != 0 {
+				t.Errorf("the server itself runs at nice %d", 20-prio)
+			}
+		})
+	}
+}
+
+// descendants lists pid and every process below it.
+func descendants(root int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if ppid, err := strconv.Atoi(f[1]); err == nil {
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	out := []int{root}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
 }
