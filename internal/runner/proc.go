@@ -18,6 +18,9 @@ import (
 // chunk is the most text merged into one stdout/stderr message.
 const chunk = 32 << 10
 
+// replaceWait bounds how long a run waits for the run it replaces to end.
+const replaceWait = 5 * time.Second
+
 // proc is one running program and the goroutines that serve it.
 type proc struct {
 	r        *Runner
@@ -153,7 +156,12 @@ func (p *proc) checkWaiting(cpu float64, now time.Time) {
 
 // life spawns the process, serves it, and reports its end. It runs in its
 // own goroutine and always unregisters the process.
-func (p *proc) life(run workspace.Runnable, began time.Time) {
+//
+// A run that replaces another waits (at most replaceWait) for it to be gone
+// before spawning, and does not spawn at all if it was itself replaced
+// meanwhile: replaced runs stop counting against the limits at once, so a
+// burst of clicks on Run must not leave a sandbox per click starting.
+func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 	r := p.r
 	defer close(p.ended)
 	defer r.forget(p)
@@ -164,6 +172,24 @@ func (p *proc) life(run workspace.Runnable, began time.Time) {
 			r.changed(p.owner)
 		}
 	}()
+
+	if replaces != nil {
+		select {
+		case <-replaces.ended:
+		case <-time.After(replaceWait):
+		}
+	}
+	if reason, message := p.stopReason(); reason != "" {
+		// Stopped (replaced, swept, shut down) before it was spawned.
+		if message == "" {
+			message = reason.Message(r.reg.Limits())
+		}
+		p.stream.emit(Message{Type: MsgExit, ID: p.clientID, Code: -1, Reason: string(reason), Message: message})
+		if r.opts.Observe != nil {
+			r.opts.Observe.Ended(p.kind, reason)
+		}
+		return
+	}
 
 	sp, evR, cmdW, err := p.spawn(run)
 	if err != nil {

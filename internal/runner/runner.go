@@ -193,7 +193,7 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 	}
 	go func() {
 		defer r.wg.Done()
-		p.life(run, began)
+		p.life(run, began, old)
 	}()
 	return sub, nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +204,45 @@ func TestReadyzReportsConfinement(t *testing.T) {
 			t.Errorf("confinement lacks %q: %s", k, res.body)
 		}
 	}
+}
+
+// TestBurstOfRunsKeepsOneSandboxPerFile clicks Run on one file many times in
+// a burst: each run replaces the last, and replaced runs stop counting
+// against the limits, so without care every click would start a sandbox.
+func TestBurstOfRunsKeepsOneSandboxPerFile(t *testing.T) {
+	r, _, alice, _ := newClassRunRig(t, nil)
+	w := alice.ws()
+	p := alice.program("loop.py", "import time\nprint('up', flush=True)\ntime.sleep(600)\n")
+	const clicks = 12 // under the 16 starts a connection may have pending
+	for i := 0; i < clicks; i++ {
+		w.send(map[string]any{"type": "run", "id": fmt.Sprint("c", i), "path": p})
+	}
+	peak := 0
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		started := 0
+		for _, pr := range r.reg.ByOwner("alice") {
+			if pr.PID != 0 {
+				started++
+			}
+		}
+		peak = max(peak, started)
+		if last, ok := lastStarted(r, "alice"); ok && last {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if peak > 2 {
+		t.Fatalf("%d sandboxes of one file were alive at once (one running, one being stopped at most)", peak)
+	}
+	w.until(fmt.Sprint("c", clicks-1), runner.MsgStdout, wait)
+	if n := len(r.reg.ByOwner("alice")); n != 1 {
+		t.Fatalf("after the burst alice holds %d processes", n)
+	}
+}
+
+// lastStarted reports whether owner holds exactly one process and it runs.
+func lastStarted(r *rig, owner string) (bool, bool) {
+	ps := r.reg.ByOwner(owner)
+	return len(ps) == 1 && ps[0].PID != 0, true
 }

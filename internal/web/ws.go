@@ -51,6 +51,7 @@ type wsConn struct {
 	raw     net.Conn // under c, closed at the latest wsCloseGrace after c's close begins
 	p       auth.Principal
 	replies chan runner.Message
+	starts  chan clientMsg // run and repl requests, served in order
 	wake    chan struct{}
 	closed  chan struct{}
 	once    sync.Once
@@ -160,7 +161,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return // Accept has answered
 	}
 	conn.SetReadLimit(s.cfg.WSMaxMessageBytes)
-	c := &wsConn{s: s, c: conn, raw: spy.conn, p: p, replies: make(chan runner.Message, wsReplyQueue), wake: make(chan struct{}, 1),
+	c := &wsConn{s: s, c: conn, raw: spy.conn, p: p, replies: make(chan runner.Message, wsReplyQueue), starts: make(chan clientMsg, 16), wake: make(chan struct{}, 1),
 		closed: make(chan struct{}), subs: map[string]*runner.Subscription{}}
 	reg := s.runner.Registry()
 	reg.Connected(p.Username)
@@ -175,6 +176,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go c.writeLoop(ctx)
+	go c.startLoop(ctx)
 	go c.keepAlive(ctx, r)
 	c.readLoop(ctx)
 }
@@ -273,6 +275,33 @@ func (c *wsConn) write(ctx context.Context, m runner.Message) bool {
 	return true
 }
 
+// startLoop serves run and repl requests one after the other, in the order
+// the browser sent them (the last click on Run is the run that stays).
+func (c *wsConn) startLoop(ctx context.Context) {
+	user := runner.User{Name: c.p.Username, Professor: c.p.Professor()}
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-ctx.Done():
+			return
+		case m := <-c.starts:
+			var sub *runner.Subscription
+			var err error
+			if m.Type == "run" {
+				sub, err = c.s.runner.Run(user, m.ID, m.Path, c)
+			} else {
+				sub, err = c.s.runner.REPL(user, m.ID, c)
+			}
+			if err != nil {
+				c.sendError(m.ID, err)
+				continue
+			}
+			c.subscribe(sub)
+		}
+	}
+}
+
 // keepAlive pings the browser and re-checks the session, so a logout or a
 // deactivation also ends the connection.
 func (c *wsConn) keepAlive(ctx context.Context, r *http.Request) {
@@ -328,22 +357,14 @@ func (c *wsConn) readLoop(ctx context.Context) {
 		var opErr error
 		switch m.Type {
 		case "run", "repl":
-			// Admission may wait in the degradation queue: never hold up
-			// this browser's other messages (a stop must always go through).
-			go func(m clientMsg) {
-				var sub *runner.Subscription
-				var err error
-				if m.Type == "run" {
-					sub, err = c.s.runner.Run(user, m.ID, m.Path, c)
-				} else {
-					sub, err = c.s.runner.REPL(user, m.ID, c)
-				}
-				if err != nil {
-					c.sendError(m.ID, err)
-					return
-				}
-				c.subscribe(sub)
-			}(m)
+			// Admission may wait in the degradation queue: starts are served
+			// in order by their own goroutine, never holding up this
+			// browser's other messages (a stop must always go through).
+			select {
+			case c.starts <- m:
+			default:
+				opErr = apierror.New(apierror.RateLimited, "Too many programs are being started at once; wait a moment.")
+			}
 		case "stdin":
 			opErr = c.s.runner.Stdin(user.Name, m.ID, m.Data)
 		case "stop":
