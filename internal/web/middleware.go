@@ -87,6 +87,16 @@ func (s *Server) logAndRecover(next http.Handler) http.Handler {
 				s.observe(r, rec.status, time.Since(start))
 			}
 		}()
+		// A client that stops reading must not hold a handler forever. The
+		// server has no global WriteTimeout (it would cut WebSockets, which
+		// keep their own deadlines), so each request gets one here.
+		if r.URL.Path != "/ws" {
+			d := time.Minute
+			if r.Method == http.MethodGet && (r.URL.Path == "/api/files/download" || r.URL.Path == "/api/files/content") {
+				d = 10 * time.Minute // a folder as zip over a slow school network
+			}
+			_ = http.NewResponseController(rec).SetWriteDeadline(time.Now().Add(d))
+		}
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
