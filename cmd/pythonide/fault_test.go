@@ -3,15 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/pythonide/pythonide/internal/store/storetest"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,8 +130,8 @@ func runPrints(t *testing.T, c *http.Client, addr, path, id string) string {
 
 func TestFaultDatabaseStopsMidClass(t *testing.T) {
 	dir := faultEnv(t)
-	pg := faultPostgres(t)
-	t.Setenv("PYTHONIDE_DB", pg.url())
+	pg := storetest.PrivatePostgres(t)
+	t.Setenv("PYTHONIDE_DB", pg.URL())
 	data := filepath.Join(dir, "data")
 	addUser(t, data, "alice", "alice-pw-1")
 	addUser(t, data, "bob", "bob-pw-12")
@@ -148,7 +145,7 @@ func TestFaultDatabaseStopsMidClass(t *testing.T) {
 	ws := dialWS(t, alice, addr) // a socket open across the outage
 	save(t, alice, addr, "Local/alice/before.py", "print('before')\n")
 
-	pg.stop()
+	pg.Stop()
 	h := health(t, addr)
 	if h.code != 200 || h.Status != "degraded" || !h.has("database") {
 		t.Fatalf("health during the outage: %d %s", h.code, h.raw)
@@ -175,7 +172,7 @@ func TestFaultDatabaseStopsMidClass(t *testing.T) {
 		t.Errorf("login during the outage: %d %s", a.status, a.body)
 	}
 
-	pg.start()
+	pg.Start()
 	deadline := time.Now().Add(60 * time.Second)
 	for h = health(t, addr); h.Status != "ok" && time.Now().Before(deadline); h = health(t, addr) {
 		time.Sleep(200 * time.Millisecond)
@@ -362,78 +359,4 @@ func TestFaultSIGTERMDuringRuns(t *testing.T) {
 	if out := runPrints(t, alice, addr, "Local/alice/again.py", "again"); out != "again\n" {
 		t.Fatalf("after the restart: %q", out)
 	}
-}
-
-// pgServer is a private PostgreSQL server that a test may stop and start:
-// the machine's shared one, which other suites use, must never go down.
-type pgServer struct {
-	t    *testing.T
-	dir  string
-	port int
-	bin  string
-}
-
-func (p *pgServer) url() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2", p.port)
-}
-
-func (p *pgServer) ctl(args ...string) {
-	p.t.Helper()
-	cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(p.bin, "pg_ctl"), "-D", filepath.Join(p.dir, "data")}, args...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		p.t.Fatalf("pg_ctl %v: %v\n%s", args, err, out)
-	}
-}
-
-func (p *pgServer) start() {
-	p.ctl("-w", "-t", "60", "-l", filepath.Join(p.dir, "log"), "-o",
-		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", p.port, p.dir), "start")
-}
-
-func (p *pgServer) stop() { p.ctl("-w", "-t", "60", "-m", "fast", "stop") }
-
-// faultPostgres initialises and starts a PostgreSQL of the test's own on a
-// free port, run as the postgres user; without the binaries or root the
-// test is skipped.
-func faultPostgres(t *testing.T) *pgServer {
-	t.Helper()
-	initdb, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(initdb) == 0 {
-		t.Skip("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) on this machine")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("a private PostgreSQL needs root (to run it as the postgres user)")
-	}
-	pgUser, err := user.Lookup("postgres")
-	if err != nil {
-		t.Skip("no postgres user on this machine")
-	}
-	if _, err := exec.LookPath("runuser"); err != nil {
-		t.Skip("no runuser on this machine")
-	}
-	uid, _ := strconv.Atoi(pgUser.Uid)
-	gid, _ := strconv.Atoi(pgUser.Gid)
-	dir, err := os.MkdirTemp("", "pythonide-faultpg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(dir, uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pgServer{t: t, dir: dir, port: l.Addr().(*net.TCPAddr).Port, bin: filepath.Dir(initdb[0])}
-	l.Close()
-	cmd := exec.Command("runuser", "-u", "postgres", "--", initdb[0], "-D", filepath.Join(dir, "data"), "-A", "trust", "-U", "postgres", "--no-sync")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	p.start()
-	t.Cleanup(func() {
-		exec.Command("runuser", "-u", "postgres", "--", filepath.Join(p.bin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w", "stop").Run()
-		os.RemoveAll(dir)
-	})
-	return p
 }

@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -118,81 +114,6 @@ next:
 		}
 	}
 	return 0, false
-}
-
-// pgInstance is a private PostgreSQL server that a test may stop and
-// start: the shared one other tests use must not go down.
-type pgInstance struct {
-	t    *testing.T
-	dir  string
-	port int
-	bin  string
-}
-
-func (p *pgInstance) URL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2", p.port)
-}
-
-func (p *pgInstance) pgctl(args ...string) {
-	p.t.Helper()
-	cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(p.bin, "pg_ctl"), "-D", filepath.Join(p.dir, "data")}, args...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		p.t.Fatalf("pg_ctl %v: %v\n%s", args, err, out)
-	}
-}
-
-func (p *pgInstance) Start() {
-	p.pgctl("-w", "-t", "60", "-l", filepath.Join(p.dir, "log"), "-o",
-		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", p.port, p.dir), "start")
-}
-
-func (p *pgInstance) Stop() { p.pgctl("-w", "-t", "60", "-m", "fast", "stop") }
-
-// privatePostgres initialises and starts a PostgreSQL of the test's own on
-// a free port. It needs the server binaries and root (to run them as the
-// postgres user); without them the test is skipped.
-func privatePostgres(t *testing.T) *pgInstance {
-	t.Helper()
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(matches) == 0 {
-		t.Skip("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) on this machine")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("starting a private PostgreSQL needs root (to run it as the postgres user)")
-	}
-	pgUser, err := user.Lookup("postgres")
-	if err != nil {
-		t.Skip("no postgres user on this machine")
-	}
-	if _, err := exec.LookPath("runuser"); err != nil {
-		t.Skip("no runuser on this machine")
-	}
-	uid, _ := strconv.Atoi(pgUser.Uid)
-	gid, _ := strconv.Atoi(pgUser.Gid)
-	dir, err := os.MkdirTemp("", "pythonide-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(dir, uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	p := &pgInstance{t: t, dir: dir, port: port, bin: filepath.Dir(matches[0])}
-	cmd := exec.Command("runuser", "-u", "postgres", "--", matches[0], "-D", filepath.Join(dir, "data"), "-A", "trust", "-U", "postgres", "--no-sync")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	p.Start()
-	t.Cleanup(func() {
-		exec.Command("runuser", "-u", "postgres", "--", filepath.Join(p.bin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w", "stop").Run()
-		os.RemoveAll(dir)
-	})
-	return p
 }
 
 // openStore opens (and migrates) a store on url, closed at cleanup.

@@ -289,7 +289,7 @@ func TestCPULineQueuesRunsThenLetsThemThrough(t *testing.T) {
 // /health says degraded with 200, saving and running go on for a student
 // already logged in, and all recovers by itself when it starts again.
 func TestDatabaseOutage(t *testing.T) {
-	pg := privatePostgres(t)
+	pg := storetest.PrivatePostgres(t)
 	st := openStore(t, pg.URL())
 	m := newMonitoredRig(t, st, nil, monitor.GateOptions{}, nil)
 	m.user("alice", store.RoleStudent)
