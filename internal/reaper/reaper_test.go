@@ -1,0 +1,149 @@
+package reaper
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/registry"
+	"github.com/pythonide/pythonide/internal/store"
+	"github.com/pythonide/pythonide/internal/store/storetest"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// stopper records what the cleanup service asked to stop.
+type stopper struct {
+	mu      sync.Mutex
+	stopped map[string]registry.Reason
+	panics  bool
+}
+
+func (s *stopper) StopID(id string, reason registry.Reason, _ string) bool {
+	if s.panics {
+		panic("stopper broke")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped[id] = reason
+	return true
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newRegistry(t *testing.T) (*registry.Registry, *clock) {
+	c := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	l := registry.DefaultLimits()
+	l.IdleTimeout = time.Minute
+	reg, err := registry.New(l, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, c
+}
+
+func TestSweepStopsOnlyWhatTheRegistryDecides(t *testing.T) {
+	reg, c := newRegistry(t)
+	reg.Connected("alice")
+	for _, id := range []string{"idle", "busy"} {
+		if _, err := reg.Admit(registry.Request{ID: id, Owner: "alice", Kind: registry.KindREPL}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg.Started("idle", 1001, 1)
+	reg.Started("busy", 1002, 1)
+	c.add(50 * time.Second)
+	reg.Activity("busy")
+	c.add(20 * time.Second) // idle: 70 s without activity; busy: 20 s
+	st := &stopper{stopped: map[string]registry.Reason{}}
+	svc := New(reg, st, time.Second, quiet)
+	var swept []registry.Decision
+	svc.Swept = func(ds []registry.Decision) { swept = ds }
+	ds := svc.Sweep()
+	if len(ds) != 1 || ds[0].ID != "idle" || st.stopped["idle"] != registry.ReasonIdle || len(st.stopped) != 1 || len(swept) != 1 {
+		t.Fatalf("decisions %+v, stopped %v", ds, st.stopped)
+	}
+}
+
+func TestAPanickingSweepDoesNotStopTheService(t *testing.T) {
+	reg, c := newRegistry(t)
+	reg.Connected("bob")
+	reg.Admit(registry.Request{ID: "p", Owner: "bob", Kind: registry.KindREPL})
+	reg.Started("p", 2001, 1)
+	c.add(2 * time.Minute)
+	st := &stopper{stopped: map[string]registry.Reason{}, panics: true}
+	svc := New(reg, st, 10*time.Millisecond, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.Run(ctx); close(done) }()
+	time.Sleep(100 * time.Millisecond) // several sweeps, each panicking
+	st.mu.Lock()
+	st.panics = false
+	st.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		st.mu.Lock()
+		n := len(st.stopped)
+		st.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if st.stopped["p"] != registry.ReasonIdle {
+		t.Fatalf("the service did not go on sweeping after panics: %v", st.stopped)
+	}
+}
+
+func TestTrackerWritesTheSessionRow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		if err := st.CreateUser(ctx, store.User{Username: "carol", PasswordHash: "x", Role: store.RoleStudent, Active: true}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		if err := st.CreateSession(ctx, &store.Session{Username: "carol", TokenHash: "h", LoginAt: now, LastActivity: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		reg, _ := newRegistry(t)
+		reg.Connected("carol")
+		reg.Admit(registry.Request{ID: "p1", Owner: "carol", Path: "Local/carol/a.py", Kind: registry.KindScript})
+		reg.Started("p1", 3001, 1)
+		reg.Sample("p1", 8<<20, 1.5)
+		tr := NewTracker(reg, st, quiet)
+		tr.Changed("carol")
+		if err := tr.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sess, err := st.SessionByTokenHash(ctx, "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(sess.ActiveProcesses); !strings.Contains(got, `"path":"Local/carol/a.py"`) || !strings.Contains(string(sess.ResourceUsage), `"process_count":1`) {
+			t.Fatalf("row: %s %s", sess.ActiveProcesses, sess.ResourceUsage)
+		}
+		reg.Remove("p1")
+		tr.Changed("carol")
+		tr.Flush(ctx)
+		sess, _ = st.SessionByTokenHash(ctx, "h")
+		if string(sess.ActiveProcesses) != "[]" {
+			t.Fatalf("after the end: %s", sess.ActiveProcesses)
+		}
+	})
+}
