@@ -176,7 +176,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go c.writeLoop(ctx)
-	go c.startLoop(ctx)
+	go c.startLoop()
 	go c.keepAlive(ctx, r)
 	c.readLoop(ctx)
 }
@@ -277,28 +277,34 @@ func (c *wsConn) write(ctx context.Context, m runner.Message) bool {
 
 // startLoop serves run and repl requests one after the other, in the order
 // the browser sent them (the last click on Run is the run that stays).
-func (c *wsConn) startLoop(ctx context.Context) {
+func (c *wsConn) startLoop() {
 	user := runner.User{Name: c.p.Username, Professor: c.p.Professor()}
 	for {
+		var m clientMsg
 		select {
+		case m = <-c.starts:
 		case <-c.closed:
-			return
-		case <-ctx.Done():
-			return
-		case m := <-c.starts:
-			var sub *runner.Subscription
-			var err error
-			if m.Type == "run" {
-				sub, err = c.s.runner.Run(user, m.ID, m.Path, c)
-			} else {
-				sub, err = c.s.runner.REPL(user, m.ID, c)
+			// Requests already accepted still start, as they would have
+			// had the browser stayed a moment longer: the cleanup service
+			// ends them once the owner has been gone for the grace period.
+			select {
+			case m = <-c.starts:
+			default:
+				return
 			}
-			if err != nil {
-				c.sendError(m.ID, err)
-				continue
-			}
-			c.subscribe(sub)
 		}
+		var sub *runner.Subscription
+		var err error
+		if m.Type == "run" {
+			sub, err = c.s.runner.Run(user, m.ID, m.Path, c)
+		} else {
+			sub, err = c.s.runner.REPL(user, m.ID, c)
+		}
+		if err != nil {
+			c.sendError(m.ID, err)
+			continue
+		}
+		c.subscribe(sub)
 	}
 }
 
