@@ -33,6 +33,7 @@ type helperRequest struct {
 	Args        []string
 	Env         []string
 	Dir         string
+	Nice        int // >0: niceness to start at
 }
 
 type rlimit struct {
@@ -82,6 +83,11 @@ func runHelper(req helperRequest) error {
 		// NOFILE limit in the exec below.
 		if err := syscall.Setrlimit(r.Resource, &syscall.Rlimit{Cur: r.Cur, Max: r.Max}); err != nil {
 			return fmt.Errorf("rlimit %d: %w", r.Resource, err)
+		}
+	}
+	if req.Nice > 0 {
+		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, req.Nice); err != nil {
+			return fmt.Errorf("nice: %w", err)
 		}
 	}
 	if req.Drop {

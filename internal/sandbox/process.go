@@ -32,6 +32,10 @@ type Spec struct {
 	Stdout     io.Writer // nil: discarded
 	Stderr     io.Writer
 	ExtraFiles []*os.File // become fd 3, 4, … (e.g. a control channel)
+	// Nice, when above 0, starts the process at that niceness (a warm
+	// interpreter prepared ahead of need gives way to running programs);
+	// Foreground brings it back to 0.
+	Nice int
 }
 
 // Why a process ended.
@@ -116,7 +120,7 @@ func (p *Process) start(spec Spec) error {
 		Parent: os.Getpid(), StatusFD: 3 + len(spec.ExtraFiles),
 		Rlimits: s.rlimits(), Drop: s.layers.UIDDrop, UID: cfg.UID, GID: cfg.GID,
 		Seccomp: s.layers.Seccomp, Python: cfg.Python, Args: spec.Args,
-		Env: threadEnv(spec.Env), Dir: spec.Dir,
+		Env: threadEnv(spec.Env), Dir: spec.Dir, Nice: spec.Nice,
 	}
 	if p.g != nil {
 		req.JoinCgroups = p.g.joinFiles()

@@ -539,6 +539,36 @@ func TestBackgroundLowersTheWholeTreeOnly(t *testing.T) {
 	}
 }
 
+func TestNiceStartAndForeground(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("raising a process's priority back to 0 needs root")
+	}
+	for _, m := range modes(t) {
+		t.Run(m.name, func(t *testing.T) {
+			s := newSandbox(t, m.cfg)
+			w := newWorld(t, s.cfg.UID)
+			spec := w.spec("fg-"+m.name, "-c", "import os, time\nif os.fork() == 0:\n    time.sleep(30)\nprint('up', os.getpriority(os.PRIO_PROCESS, 0), flush=True)\ntime.sleep(30)\n")
+			spec.Nice = 7
+			p, lines := startLines(t, s, spec)
+			if l := <-lines; l != "up 7" {
+				t.Fatalf("first line %q: want the program itself to see nice 7", l)
+			}
+			if err := p.Foreground(); err != nil {
+				t.Fatal(err)
+			}
+			tree := descendants(p.PID())
+			if len(tree) < 2 {
+				t.Fatalf("tree of %d: %v", p.PID(), tree)
+			}
+			for _, pid := range tree {
+				if prio, err := unix.Getpriority(unix.PRIO_PROCESS, pid); err == nil && 20-prio != 0 {
+					t.Errorf("pid %d runs at nice %d after Foreground", pid, 20-prio)
+				}
+			}
+		})
+	}
+}
+
 // descendants lists pid and every process below it.
 func descendants(root int) []int {
 	children := map[int][]int{}
