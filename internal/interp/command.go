@@ -1,6 +1,9 @@
 package interp
 
-import "strings"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Args are the interpreter arguments that run the driver: -I keeps the
 // student's environment and user site-packages out, -u keeps fds 1 and 2
@@ -11,6 +14,20 @@ func Args(driverPath, script string) []string {
 		args = append(args, "--script", script)
 	}
 	return args
+}
+
+// WaitArgs are the interpreter arguments of a warm interpreter: the driver
+// starts, then waits on fd 4 for the Claim line that says what to run.
+func WaitArgs(driverPath string) []string {
+	return []string{"-I", "-u", driverPath, "--wait"}
+}
+
+// Claim is the first line sent to a warm interpreter: the script's absolute
+// path as a JSON string ("" for an empty REPL). The driver moves to the
+// script's folder and runs it as --script would.
+func Claim(script string) string {
+	b, _ := json.Marshal(script) // a string always marshals
+	return string(b)
 }
 
 // baseEnv is the whole environment a student's program starts with: nothing of

@@ -65,6 +65,12 @@ func startFiles(t *testing.T, files map[string]string) *session {
 // start runs the driver with cwd dir; script "" is an empty REPL.
 func start(t *testing.T, dir, script string) *session {
 	t.Helper()
+	return startWith(t, dir, func(driver string) []string { return Args(driver, script) })
+}
+
+// startWith runs the interpreter with args(driver path) and cwd dir.
+func startWith(t *testing.T, dir string, args func(driver string) []string) *session {
+	t.Helper()
 	needPython(t)
 	driver, err := Install(filepath.Join(t.TempDir(), "driver"))
 	if err != nil {
@@ -79,7 +85,7 @@ func start(t *testing.T, dir, script string) *session {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cmd := exec.CommandContext(ctx, python, Args(driver, script)...)
+	cmd := exec.CommandContext(ctx, python, args(driver)...)
 	cmd.Dir = dir
 	cmd.Env = Env("HOME=" + dir)
 	cmd.Stdout, cmd.Stderr = &strings.Builder{}, &strings.Builder{}

@@ -1,6 +1,11 @@
 """pythonide driver: runs a student's script as __main__, then a REPL in its globals.
 
-Usage: python3 -I -u pythonide_driver.py [--script FILE]
+Usage: python3 -I -u pythonide_driver.py [--script FILE | --wait]
+
+With --wait the driver is a warm interpreter: started ahead of need, it reads
+its first line on fd 4, a JSON string naming the script ("" for an empty REPL),
+and only then moves to the script's folder and runs it. A student's run then
+costs no interpreter start-up.
 
 Everything the server must know travels on fd 3 as one JSON object per line.
 Strings are encoded as JSON with every control and non-ASCII character escaped,
@@ -21,6 +26,7 @@ import os
 import sys
 import types
 from _json import encode_basestring_ascii as json_string
+from _json import scanstring
 
 EVENTS_FD, COMMANDS_FD = 3, 4
 # A pipe write of at most PIPE_BUF bytes is atomic, so output frames are kept
@@ -119,7 +125,8 @@ class Commands:
         self.channel, self.fd, self.pending = channel, fd, b""
 
     def readline(self, **announce):
-        self.channel.send(**announce)
+        if announce:
+            self.channel.send(**announce)
         while b"\n" not in self.pending:
             chunk = os.read(self.fd, 65536)
             if not chunk:  # EOF: whatever is left, then "" for ever
@@ -254,6 +261,17 @@ def main(argv):
         OutputSink(channel, "stderr", 2), encoding="utf-8",
         errors="backslashreplace", write_through=True)
     builtins.input = make_input(stdin, builtins.input)
+
+    if "--wait" in argv:
+        line = commands.readline()  # not announced: nobody waits on a warm interpreter
+        if not line:
+            return 0  # the server let it go unused
+        script = scanstring(line, 1)[0] or None
+        if script is not None:
+            try:
+                os.chdir(os.path.dirname(script))
+            except OSError:
+                pass  # the folder is gone: opening the script says so
 
     # The matplotlib backend finds the channel through this module; its folder
     # goes last on sys.path so it never shadows a student's module.
