@@ -38,6 +38,9 @@ type test struct {
 	// student re-attached); replayLost the messages it no longer had.
 	slowDrops  atomic.Int64
 	replayLost atomic.Int64
+	// stopRaces counts stops that crossed the program's own end: the
+	// server answered not_found, then the exit came.
+	stopRaces atomic.Int64
 }
 
 // Names are the students' usernames for cfg.

@@ -44,6 +44,10 @@ type Report struct {
 	// both show a server (or a load generator) short of CPU.
 	SlowDisconnects int64 `json:"slow_disconnects"`
 	ReplayLost      int64 `json:"replay_lost_messages"`
+	// StopRaces counts stops that crossed the program's own end (the
+	// server answered not_found, then the program's exit came): not a
+	// failure, a browser sees the same.
+	StopRaces int64 `json:"stop_races"`
 
 	Exits    map[string]int `json:"exits"` // "<action>: <reason>" of every run that ended
 	Server   *ServerStats   `json:"server,omitempty"`
@@ -87,6 +91,7 @@ func (lt *test) fill(r *Report) {
 	}
 	r.Output = lt.out.snapshot()
 	r.SlowDisconnects, r.ReplayLost = lt.slowDrops.Load(), lt.replayLost.Load()
+	r.StopRaces = lt.stopRaces.Load()
 	r.Exits = lt.exits.snapshot()
 }
 
@@ -150,6 +155,9 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if r.SlowDisconnects > 0 {
 		fmt.Fprintf(w, "connections closed by the server as too slow: %d (re-attached; %d flood messages no longer kept)\n", r.SlowDisconnects, r.ReplayLost)
+	}
+	if r.StopRaces > 0 {
+		fmt.Fprintf(w, "stops that crossed the program's own end (not_found, then its exit): %d\n", r.StopRaces)
 	}
 	fmt.Fprintln(w, "runs ended:")
 	writeCounts(w, r.Exits)

@@ -14,6 +14,7 @@ import (
 type opError struct {
 	kind    string // short and stable: what is counted
 	refusal bool   // refused by a limit of the product (limit_reached), not a failure
+	code    string // the server's error code, when the server answered with one
 	detail  string // one example's particulars, for the report's examples
 }
 
@@ -42,7 +43,7 @@ func apiError(where string, status int, code, message string) *opError {
 	if status != 0 {
 		kind = fmt.Sprintf("%s: http %d %s", where, status, code)
 	}
-	return &opError{kind: kind, refusal: code == "limit_reached", detail: message}
+	return &opError{kind: kind, refusal: code == "limit_reached", code: code, detail: message}
 }
 
 // transportError sorts an error of the connection itself.

@@ -1,0 +1,108 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/pythonide/pythonide/internal/runner"
+)
+
+// scriptedWS answers every stop with the messages answer gives for its id.
+func scriptedWS(t *testing.T, answer func(id string) []runner.Message) *client {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			_, b, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			var m struct{ Type, ID string }
+			json.Unmarshal(b, &m)
+			if m.Type != "stop" {
+				continue
+			}
+			msgs := answer(m.ID)
+			if msgs == nil {
+				return // hang up
+			}
+			for _, out := range msgs {
+				b, _ := json.Marshal(out)
+				if c.Write(r.Context(), websocket.MessageText, b) != nil {
+					return
+				}
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return newClient(srv.URL, http.DefaultTransport)
+}
+
+func stopStudent(t *testing.T, c *client) (*student, *runState) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w, err := dialWS(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.close)
+	lt := &test{lat: newRecorder(1), errs: newTally()}
+	s := &student{lt: lt, name: "lt001", ws: w, abandoned: map[string]bool{}}
+	return s, &runState{id: "r-1", what: "flood", chk: NewChecker("n"), lastSeq: 7}
+}
+
+// TestStopCrossingTheProgramsEnd: a flood that reaches the output cap
+// while the student's stop is on its way is gone when the stop arrives; the
+// server answers not_found and the exit follows. That is the program ending
+// as it should, not a failure (a 300-student run counted 116 of them as
+// "flood: not_found").
+func TestStopCrossingTheProgramsEnd(t *testing.T) {
+	c := scriptedWS(t, func(id string) []runner.Message {
+		return []runner.Message{
+			{Type: runner.MsgError, ID: id, Code: "not_found", Message: "That program is not running any more."},
+			{Type: runner.MsgExit, ID: id, Seq: 8, Reason: "output_limit"},
+		}
+	})
+	s, rs := stopStudent(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.stop(ctx, rs, "stopped", "output_limit"); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if rs.exit == nil || rs.exit.Reason != "output_limit" || s.lt.stopRaces.Load() != 1 {
+		t.Fatalf("exit %+v, races %d", rs.exit, s.lt.stopRaces.Load())
+	}
+	// An exit for a reason the caller does not accept is still a failure.
+	s2, rs2 := stopStudent(t, c)
+	if err := s2.stop(ctx, rs2, "stopped"); err == nil || err.kind != "flood: exit output_limit" {
+		t.Fatalf("stop accepted exit %+v: %v", rs2.exit, err)
+	}
+}
+
+// TestStopNotFoundWithoutExitFails: a not_found that no exit follows (the
+// server lost the program) stays a failure.
+func TestStopNotFoundWithoutExitFails(t *testing.T) {
+	answered := false
+	c := scriptedWS(t, func(id string) []runner.Message {
+		if answered {
+			return nil
+		}
+		answered = true
+		return []runner.Message{{Type: runner.MsgError, ID: id, Code: "not_found", Message: "gone"}}
+	})
+	s, rs := stopStudent(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := s.stop(ctx, rs, "stopped"); err == nil || err.refusal {
+		t.Fatalf("a stop with no exit passed: %v", err)
+	}
+}
