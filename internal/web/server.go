@@ -53,12 +53,16 @@ type Server struct {
 
 	mon            *monitor.Monitor
 	metricsHandler http.Handler
+
+	// wsPing and wsRecheck are wsPingEvery and wsRecheckEvery (shorter in tests).
+	wsPing, wsRecheck time.Duration
 }
 
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, runner: d.Runner, log: d.Log, observe: d.Observe, started: time.Now(),
 		mon: d.Monitor, metricsHandler: d.Metrics}
+	s.wsPing, s.wsRecheck = wsPingEvery, wsRecheckEvery
 	s.wsRate = auth.NewThrottle(d.Config.WSMessagesPerMin, time.Minute, time.Now)
 	for _, c := range d.Config.TrustedProxies {
 		if _, n, err := net.ParseCIDR(c); err == nil {

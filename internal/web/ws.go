@@ -46,18 +46,22 @@ type clientMsg struct {
 }
 
 type wsConn struct {
-	s       *Server
-	c       *websocket.Conn
-	raw     net.Conn // under c, closed at the latest wsCloseGrace after c's close begins
-	p       auth.Principal
-	replies chan runner.Message
-	starts  chan clientMsg // run and repl requests, served in order
+	s   *Server
+	c   *websocket.Conn
+	raw net.Conn // under c, closed at the latest wsCloseGrace after c's close begins
+	p   auth.Principal
+	// replies and starts hold pointers: a channel's buffer is allocated
+	// whole when the connection opens, and 64 Messages by value were
+	// 10 KiB per idle browser (3 MiB of a 300-student class).
+	replies chan *runner.Message
+	starts  chan *clientMsg // run and repl requests, served in order
 	wake    chan struct{}
 	closed  chan struct{}
 	once    sync.Once
 
-	mu   sync.Mutex
-	subs map[string]*runner.Subscription // by the browser's process id
+	mu       sync.Mutex
+	subs     map[string]*runner.Subscription // by the browser's process id
+	starting bool                            // a startLoop is serving starts
 }
 
 // Wake is called by the runner when a subscribed process has news.
@@ -98,7 +102,7 @@ func (c *wsConn) unsubscribeAll() {
 // 64 of them pile up is not reading, and is disconnected.
 func (c *wsConn) reply(m runner.Message) {
 	select {
-	case c.replies <- m:
+	case c.replies <- &m:
 	case <-c.closed:
 	default:
 		c.close(websocket.StatusPolicyViolation, "not reading: reconnect to resume")
@@ -161,7 +165,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return // Accept has answered
 	}
 	conn.SetReadLimit(s.cfg.WSMaxMessageBytes)
-	c := &wsConn{s: s, c: conn, raw: spy.conn, p: p, replies: make(chan runner.Message, wsReplyQueue), starts: make(chan clientMsg, 16), wake: make(chan struct{}, 1),
+	c := &wsConn{s: s, c: conn, raw: spy.conn, p: p, replies: make(chan *runner.Message, wsReplyQueue), starts: make(chan *clientMsg, 16), wake: make(chan struct{}, 1),
 		closed: make(chan struct{}), subs: map[string]*runner.Subscription{}}
 	reg := s.runner.Registry()
 	reg.Connected(p.Username)
@@ -175,10 +179,16 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	// Two goroutines per browser, this one reading and writeLoop; starts
+	// and keep-alives take a goroutine only while they have work.
 	go c.writeLoop(ctx)
-	go c.startLoop()
-	go c.keepAlive(ctx, r)
+	defer c.keepAlive(ctx, r)()
 	c.readLoop(ctx)
+}
+
+// user is who this connection runs programs as.
+func (c *wsConn) user() runner.User {
+	return runner.User{Name: c.p.Username, Professor: c.p.Professor()}
 }
 
 // hijackSpy keeps the connection the WebSocket library takes over, so that
@@ -204,7 +214,7 @@ func (c *wsConn) writeLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case m := <-c.replies:
-			if !c.write(ctx, m) {
+			if !c.write(ctx, *m) {
 				return
 			}
 		case <-c.wake:
@@ -249,7 +259,7 @@ func (c *wsConn) drain(ctx context.Context) bool {
 		for pending := true; pending; {
 			select {
 			case m := <-c.replies:
-				if !c.write(ctx, m) {
+				if !c.write(ctx, *m) {
 					return false
 				}
 			default:
@@ -275,23 +285,49 @@ func (c *wsConn) write(ctx context.Context, m runner.Message) bool {
 	return true
 }
 
+// queueStart queues a run or repl request; false when too many wait.
+// Starts are served in order by a startLoop that runs only while some are
+// queued: admission may wait in the degradation queue, and must never hold
+// up this browser's other messages (a stop must always go through).
+func (c *wsConn) queueStart(m *clientMsg) bool {
+	select {
+	case c.starts <- m:
+	default:
+		return false
+	}
+	// Queued before the flag is read: a startLoop that found the queue
+	// empty has cleared the flag under the lock (and a new one starts
+	// here), or has not yet looked (and will find m).
+	c.mu.Lock()
+	if !c.starting {
+		c.starting = true
+		go c.startLoop()
+	}
+	c.mu.Unlock()
+	return true
+}
+
 // startLoop serves run and repl requests one after the other, in the order
-// the browser sent them (the last click on Run is the run that stays).
+// the browser sent them (the last click on Run is the run that stays), and
+// returns when none is left. Requests already queued still start after the
+// browser has gone, as they would have had it stayed a moment longer: the
+// cleanup service ends them once the owner has been gone for the grace
+// period.
 func (c *wsConn) startLoop() {
-	user := runner.User{Name: c.p.Username, Professor: c.p.Professor()}
+	user := c.user()
 	for {
-		var m clientMsg
+		var m *clientMsg
 		select {
 		case m = <-c.starts:
-		case <-c.closed:
-			// Requests already accepted still start, as they would have
-			// had the browser stayed a moment longer: the cleanup service
-			// ends them once the owner has been gone for the grace period.
-			select {
-			case m = <-c.starts:
-			default:
+		default:
+			c.mu.Lock()
+			if len(c.starts) == 0 {
+				c.starting = false
+				c.mu.Unlock()
 				return
 			}
+			c.mu.Unlock()
+			continue
 		}
 		var sub *runner.Subscription
 		var err error
@@ -309,37 +345,64 @@ func (c *wsConn) startLoop() {
 }
 
 // keepAlive pings the browser and re-checks the session, so a logout or a
-// deactivation also ends the connection.
-func (c *wsConn) keepAlive(ctx context.Context, r *http.Request) {
-	ping := time.NewTicker(wsPingEvery)
-	defer ping.Stop()
-	recheck := time.NewTicker(wsRecheckEvery)
-	defer recheck.Stop()
-	for {
+// deactivation also ends the connection. Both run on timers, not on a
+// goroutine of the connection's own: an idle browser costs a few bytes of
+// timer instead of a parked goroutine's stack. The returned func stops them.
+func (c *wsConn) keepAlive(ctx context.Context, r *http.Request) (stop func()) {
+	over := func() bool {
 		select {
 		case <-c.closed:
-			return
+			return true
 		case <-ctx.Done():
-			return
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
-			err := c.c.Ping(pctx)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusGoingAway, "no answer to ping")
-				return
-			}
-		case <-recheck.C:
-			if _, err := c.s.principal(r); apierror.Is(err, apierror.Unauthorized) {
-				c.close(websocket.StatusCode(4401), "session ended: log in again")
-				return
-			}
+			return true
+		default:
+			return false
 		}
+	}
+	var ping, recheck *time.Timer
+	var mu sync.Mutex // orders the timers' re-arming with stop
+	stopped := false
+	rearm := func(t *time.Timer, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped && !over() {
+			t.Reset(d)
+		}
+	}
+	ping = time.AfterFunc(c.s.wsPing, func() {
+		if over() {
+			return
+		}
+		pctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+		err := c.c.Ping(pctx)
+		cancel()
+		if err != nil {
+			c.close(websocket.StatusGoingAway, "no answer to ping")
+			return
+		}
+		rearm(ping, c.s.wsPing)
+	})
+	recheck = time.AfterFunc(c.s.wsRecheck, func() {
+		if over() {
+			return
+		}
+		if _, err := c.s.principal(r); apierror.Is(err, apierror.Unauthorized) {
+			c.close(websocket.StatusCode(4401), "session ended: log in again")
+			return
+		}
+		rearm(recheck, c.s.wsRecheck)
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		ping.Stop()
+		recheck.Stop()
 	}
 }
 
 func (c *wsConn) readLoop(ctx context.Context) {
-	user := runner.User{Name: c.p.Username, Professor: c.p.Professor()}
+	user := c.user()
 	for {
 		typ, b, err := c.c.Read(ctx)
 		if err != nil {
@@ -363,12 +426,7 @@ func (c *wsConn) readLoop(ctx context.Context) {
 		var opErr error
 		switch m.Type {
 		case "run", "repl":
-			// Admission may wait in the degradation queue: starts are served
-			// in order by their own goroutine, never holding up this
-			// browser's other messages (a stop must always go through).
-			select {
-			case c.starts <- m:
-			default:
+			if !c.queueStart(&m) {
 				opErr = apierror.New(apierror.RateLimited, "Too many programs are being started at once; wait a moment.")
 			}
 		case "stdin":
