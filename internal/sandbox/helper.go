@@ -85,7 +85,7 @@ func runHelper(req helperRequest) error {
 			return fmt.Errorf("rlimit %d: %w", r.Resource, err)
 		}
 	}
-	if req.Nice > 0 {
+	if prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil && 20-prio < req.Nice {
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, req.Nice); err != nil {
 			return fmt.Errorf("nice: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,9 +33,10 @@ type Spec struct {
 	Stdout     io.Writer // nil: discarded
 	Stderr     io.Writer
 	ExtraFiles []*os.File // become fd 3, 4, … (e.g. a control channel)
-	// Nice, when above 0, starts the process at that niceness (a warm
-	// interpreter prepared ahead of need gives way to running programs);
-	// Foreground brings it back to 0.
+	// Nice, when above 0, starts the process, from the helper's own start-up
+	// on, that much nicer than the server (a warm interpreter prepared
+	// ahead of need gives way to running programs); Foreground brings it
+	// back to 0.
 	Nice int
 }
 
@@ -171,7 +173,7 @@ func (p *Process) start(spec Spec) error {
 			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
 		}
 	}
-	err = cmd.Start()
+	err = startNiced(cmd, spec.Nice)
 	statusW.Close()
 	p.closeChildEnds()
 	if err != nil {
@@ -188,6 +190,30 @@ func (p *Process) start(spec Spec) error {
 	p.startTime, _ = procStartTime(cmd.Process.Pid)
 	p.copyInput(spec.Stdin)
 	return nil
+}
+
+// startNiced starts cmd at niceness nice (0: as the server). The child
+// inherits the niceness of the thread that forks it, so forking from a
+// thread reniced for the moment makes even the helper's start-up (the Go
+// runtime's, before it can renice itself) give way to running programs.
+// Only root can renice the thread back afterwards; otherwise the helper
+// renices itself (helperRequest.Nice) before it execs.
+func startNiced(cmd *exec.Cmd, nice int) error {
+	if nice <= 0 || os.Geteuid() != 0 {
+		return cmd.Start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid) // the raw syscall gives 20 - nice
+	if err != nil || 20-prio >= nice || unix.Setpriority(unix.PRIO_PROCESS, tid, nice) != nil {
+		return cmd.Start()
+	}
+	// The thread must go back to the server's pool as it was: root can
+	// always restore it (discarding the thread instead would fire the
+	// child's Pdeathsig, which follows the forking thread).
+	defer unix.Setpriority(unix.PRIO_PROCESS, tid, 20-prio)
+	return cmd.Start()
 }
 
 // rlimits are set by the helper on itself before it execs.

@@ -553,6 +553,15 @@ func TestNiceStartAndForeground(t *testing.T) {
 			if l := <-lines; l != "up 7" {
 				t.Fatalf("first line %q: want the program itself to see nice 7", l)
 			}
+			// The server's own threads (one forked the helper, reniced for the
+			// moment) are all back at nice 0.
+			tasks, _ := os.ReadDir("/proc/self/task")
+			for _, task := range tasks {
+				tid, _ := strconv.Atoi(task.Name())
+				if prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid); err == nil && 20-prio != 0 {
+					t.Errorf("server thread %d left at nice %d", tid, 20-prio)
+				}
+			}
 			if err := p.Foreground(); err != nil {
 				t.Fatal(err)
 			}
