@@ -8,6 +8,10 @@ const (
 	TypeInput     = "input"      // Prompt: the program waits for a line (input(), sys.stdin)
 	TypeREPLReady = "repl_ready" // Prompt: ">>> " or "... "; the REPL waits for a line
 	TypeFigure    = "figure"     // Mime and Data (base64): a matplotlib figure shown
+	// TypeWarm: a warm interpreter (WaitArgs) is loaded and waits for its
+	// Claim. Internal to the runner, never forwarded; a program writing one
+	// to fd 3 itself gains nothing.
+	TypeWarm = "warm"
 )
 
 // Event is one message from the driver.

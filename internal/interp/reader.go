@@ -100,7 +100,7 @@ func decodeEvent(line []byte) (Event, error) {
 	}
 	ev := Event{Type: *w.T, Data: w.D, Prompt: w.Prompt, Mime: w.Mime}
 	switch ev.Type {
-	case TypeStdout, TypeStderr, TypeInput, TypeREPLReady:
+	case TypeStdout, TypeStderr, TypeInput, TypeREPLReady, TypeWarm:
 	case TypeFigure:
 		if ev.Mime == "" || ev.Data == "" {
 			return Event{}, fmt.Errorf("%w: figure without mime or data", ErrMalformed)

@@ -125,8 +125,7 @@ class Commands:
         self.channel, self.fd, self.pending = channel, fd, b""
 
     def readline(self, **announce):
-        if announce:
-            self.channel.send(**announce)
+        self.channel.send(**announce)
         while b"\n" not in self.pending:
             chunk = os.read(self.fd, 65536)
             if not chunk:  # EOF: whatever is left, then "" for ever
@@ -263,7 +262,7 @@ def main(argv):
     builtins.input = make_input(stdin, builtins.input)
 
     if "--wait" in argv:
-        line = commands.readline()  # not announced: nobody waits on a warm interpreter
+        line = commands.readline(t="warm")  # loaded: the server may hand it a run
         if not line:
             return 0  # the server let it go unused
         script = scanstring(line, 1)[0] or None
