@@ -65,7 +65,8 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	tracker := reaper.NewTracker(reg, st, log)
 	run := runner.New(reg, sb, ws, runner.Options{
 		DriverDir: driverDir, DriverPath: driver, OutputBytes: c.OutputBytes, OutputRate: c.OutputRate,
-		Gate: obs.mon.Gate(), Observe: obs.metrics,
+		Gate: obs.mon.Gate(), Observe: obs.metrics, Warm: c.WarmInterpreters,
+		QuotaEntries: c.QuotaFiles,
 	}, log, tracker.Changed)
 	cleanup := reaper.New(reg, run, c.SweepInterval, log)
 	cleanup.Swept = func(ds []registry.Decision) { tracker.MarkAll(); obs.swept(ds) }
@@ -73,6 +74,6 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	obs.run(goBackground, bg)
 	goBackground(func() { tracker.Run(bg, time.Second) })
 	log.Info("programs run confined", "layers", sb.Layers().String(), "python", c.Python,
-		"memory_per_process", c.MemoryPerProc, "max_processes", c.MaxProcs, "sweep", c.SweepInterval)
+		"memory_per_process", c.MemoryPerProc, "warm_interpreters", c.WarmInterpreters, "max_processes", c.MaxProcs, "sweep", c.SweepInterval)
 	return run, sb, nil
 }

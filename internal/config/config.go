@@ -45,26 +45,28 @@ type Config struct {
 	// Files
 	MaxFileBytes int64
 	QuotaBytes   int64
+	QuotaFiles   int
 
 	// Running programs (see docs/processes.md)
-	Python          string
-	AllowUnconfined bool
-	SandboxUID      int
-	CgroupName      string
-	MaxActiveUsers  int
-	MaxProcsPerUser int
-	MaxProcs        int
-	MemoryPerProc   int64
-	MemoryTotal     int64
-	WallClock       time.Duration
-	CPUSeconds      int
-	MaxThreads      int
-	IdleTimeout     time.Duration
-	InputTimeout    time.Duration
-	AbandonGrace    time.Duration
-	SweepInterval   time.Duration
-	OutputBytes     int64
-	OutputRate      int64
+	Python           string
+	AllowUnconfined  bool
+	SandboxUID       int
+	CgroupName       string
+	MaxActiveUsers   int
+	MaxProcsPerUser  int
+	MaxProcs         int
+	MemoryPerProc    int64
+	MemoryTotal      int64
+	WallClock        time.Duration
+	CPUSeconds       int
+	MaxThreads       int
+	IdleTimeout      time.Duration
+	InputTimeout     time.Duration
+	AbandonGrace     time.Duration
+	SweepInterval    time.Duration
+	OutputBytes      int64
+	OutputRate       int64
+	WarmInterpreters int
 
 	// WebSocket
 	WSMaxMessageBytes int64
@@ -103,26 +105,28 @@ func Defaults() *Config {
 		ShutdownTimeout: 15 * time.Second,
 		MaxFileBytes:    10 << 20,
 		QuotaBytes:      100 << 20,
+		QuotaFiles:      10000,
 		LogLevel:        "info",
 		LogFormat:       "text",
 
-		Python:          "/usr/bin/python3",
-		SandboxUID:      65534,
-		CgroupName:      "pythonide",
-		MaxActiveUsers:  38,
-		MaxProcsPerUser: 3,
-		MaxProcs:        114,
-		MemoryPerProc:   50 << 20,
-		MemoryTotal:     3 << 30,
-		WallClock:       300 * time.Second,
-		CPUSeconds:      600,
-		MaxThreads:      32,
-		IdleTimeout:     30 * time.Minute,
-		InputTimeout:    10 * time.Minute,
-		AbandonGrace:    60 * time.Second,
-		SweepInterval:   30 * time.Second,
-		OutputBytes:     2 << 20,
-		OutputRate:      256 << 10,
+		Python:           "/usr/bin/python3",
+		SandboxUID:       65534,
+		CgroupName:       "pythonide",
+		MaxActiveUsers:   38,
+		MaxProcsPerUser:  3,
+		MaxProcs:         114,
+		MemoryPerProc:    50 << 20,
+		MemoryTotal:      3 << 30,
+		WallClock:        300 * time.Second,
+		CPUSeconds:       600,
+		MaxThreads:       32,
+		IdleTimeout:      30 * time.Minute,
+		InputTimeout:     10 * time.Minute,
+		AbandonGrace:     60 * time.Second,
+		SweepInterval:    30 * time.Second,
+		OutputBytes:      2 << 20,
+		OutputRate:       256 << 10,
+		WarmInterpreters: 38,
 
 		WSMaxMessageBytes: 256 << 10,
 		WSMessagesPerMin:  1200,
@@ -282,11 +286,14 @@ func (c *Config) Validate() error {
 	if c.MemoryPerProc > c.MemoryTotal {
 		bad("--memory-per-process must not exceed --memory-total")
 	}
+	if c.WarmInterpreters < 0 {
+		bad("--warm-interpreters must be 0 (off) or more")
+	}
 	if c.SweepInterval < 100*time.Millisecond {
 		bad("--sweep-interval must be at least 100ms")
 	}
 	positive := map[string]int64{
-		"--max-file-bytes": c.MaxFileBytes, "--quota-bytes": c.QuotaBytes, "--max-json-bytes": c.MaxJSONBytes,
+		"--max-file-bytes": c.MaxFileBytes, "--quota-bytes": c.QuotaBytes, "--quota-files": int64(c.QuotaFiles), "--max-json-bytes": c.MaxJSONBytes,
 		"--login-per-user": int64(c.LoginPerUser), "--login-per-addr": int64(c.LoginPerAddr),
 		"--max-users": int64(c.MaxActiveUsers), "--max-processes-per-user": int64(c.MaxProcsPerUser),
 		"--max-processes": int64(c.MaxProcs), "--memory-per-process": c.MemoryPerProc, "--memory-total": c.MemoryTotal,

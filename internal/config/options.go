@@ -69,7 +69,10 @@ var options = []option{
 		fs.Var(byteSize{&c.MaxFileBytes}, "max-file-bytes", "largest file a user may save or upload (e.g. 10MiB)")
 	}},
 	{name: "quota-bytes", bind: func(fs *flag.FlagSet, c *Config) {
-		fs.Var(byteSize{&c.QuotaBytes}, "quota-bytes", "disk quota of each student's home (e.g. 100MiB)")
+		fs.Var(byteSize{&c.QuotaBytes}, "quota-bytes", "disk quota of each student's home (e.g. 100MiB); a program that writes past it is stopped")
+	}},
+	{name: "quota-files", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.QuotaFiles, "quota-files", c.QuotaFiles, "files and folders each home may hold; a program that creates more is stopped")
 	}},
 	{name: "python", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.StringVar(&c.Python, "python", c.Python, "absolute path of the Python interpreter students' programs run with")
@@ -91,6 +94,9 @@ var options = []option{
 	}},
 	{name: "max-processes", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.MaxProcs, "max-processes", c.MaxProcs, "programs the server runs at once")
+	}},
+	{name: "warm-interpreters", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.WarmInterpreters, "warm-interpreters", c.WarmInterpreters, "interpreters started ahead of need, at most one per connected user, so a run starts without waiting for Python (0: off)")
 	}},
 	{name: "memory-per-process", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.Var(byteSize{&c.MemoryPerProc}, "memory-per-process", "memory one program may use (e.g. 50MiB)")

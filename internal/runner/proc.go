@@ -31,6 +31,9 @@ type proc struct {
 	path     string
 	kind     registry.Kind
 	stream   *stream
+	home     string   // the owner's folder
+	mounts   []string // read-only folders the program sees
+	warm     *warm    // the warm interpreter this run takes, if any
 
 	events chan interp.Event // from the driver (fd 3) and the raw fds 1 and 2
 	lines  chan string       // lines for the driver (fd 4)
@@ -51,9 +54,12 @@ type proc struct {
 	cpuAt    time.Time
 }
 
-func newProc(r *Runner, id string, u User, clientID, path string, kind registry.Kind) *proc {
-	p := &proc{r: r, id: id, owner: u.Name, user: u, clientID: clientID, path: path, kind: kind,
+func newProc(r *Runner, id string, u User, clientID, path string, kind registry.Kind, w *warm) *proc {
+	p := &proc{r: r, id: id, owner: u.Name, user: u, clientID: clientID, path: path, kind: kind, warm: w,
 		events: make(chan interp.Event, 64), lines: make(chan string, 16), ended: make(chan struct{})}
+	if w != nil { // its output already flows into these
+		p.events, p.ended = w.events, w.ended
+	}
 	p.stream = newStream(r.opts.ReplayBytes)
 	return p
 }
@@ -181,6 +187,12 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 	}
 	if reason, message := p.stopReason(); reason != "" {
 		// Stopped (replaced, swept, shut down) before it was spawned.
+		if w := p.warm; w != nil {
+			w.sp.Kill()
+			w.sp.Wait()
+			w.evR.Close()
+			w.cmdW.Close()
+		}
 		if message == "" {
 			message = reason.Message(r.reg.Limits())
 		}
@@ -191,7 +203,7 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 		return
 	}
 
-	sp, evR, cmdW, err := p.spawn(run)
+	sp, rd, evR, cmdW, err := p.interpreter(run)
 	if err != nil {
 		r.log.Error("spawning a student process failed", "id", p.id, "owner", p.owner, "path", p.path, "err", err)
 		p.stream.emit(Message{Type: MsgError, ID: p.clientID, Code: string(apierror.Unavailable), Message: "Your program could not be started. Please try again."})
@@ -218,7 +230,7 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 
 	var readers sync.WaitGroup
 	readers.Add(1)
-	go func() { defer readers.Done(); p.readEvents(evR) }()
+	go func() { defer readers.Done(); p.readEvents(rd) }()
 	go p.feed(cmdW)
 	forwarded := make(chan struct{})
 	sourcesDone := make(chan struct{})
@@ -273,29 +285,60 @@ func exitReason(decided registry.Reason, exit sandbox.Exit) registry.Reason {
 	return registry.ReasonError
 }
 
-// spawn starts the sandboxed interpreter with the driver and the two
-// channel pipes: fd 3 carries events out, fd 4 carries lines in.
-func (p *proc) spawn(run workspace.Runnable) (*sandbox.Process, *os.File, *os.File, error) {
-	r := p.r
-	home := r.ws.HomePath(p.owner)
-	if home == "" {
-		return nil, nil, nil, errors.New("no home folder for " + p.owner)
+// interpreter gives the run its interpreter: the warm one it took, told
+// what to run, or a new one.
+func (p *proc) interpreter(run workspace.Runnable) (*sandbox.Process, *interp.Reader, *os.File, *os.File, error) {
+	w := p.warm
+	if w == nil {
+		dir := p.home
+		if run.File != "" {
+			dir = filepath.Dir(run.File)
+		}
+		sp, evR, cmdW, err := p.r.spawnInterpreter(sandbox.Spec{
+			ID: p.id, Args: interp.Args(p.r.opts.DriverPath, run.File), Dir: dir, Home: p.home, ReadOnly: p.mounts,
+		}, p.events, p.ended)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		return sp, interp.NewReader(evR, p.r.opts.MaxFrame), evR, cmdW, nil
 	}
-	if err := r.ws.EnsureHome(p.owner); err != nil {
-		return nil, nil, nil, err
+	if err := w.claim(run.File); err != nil {
+		w.sp.Kill()
+		w.sp.Wait()
+		w.evR.Close()
+		w.cmdW.Close()
+		return nil, nil, nil, nil, err
+	}
+	return w.sp, w.rd, w.evR, w.cmdW, nil
+}
+
+// mounts returns owner's home folder (made if missing) and the folders a
+// program of owner's sees read-only: the driver's, every course folder, and
+// otherHome when a professor runs a student's file.
+func (r *Runner) mounts(owner, otherHome string) (home string, readOnly []string, err error) {
+	home = r.ws.HomePath(owner)
+	if home == "" {
+		return "", nil, errors.New("no home folder for " + owner)
+	}
+	if err := r.ws.EnsureHome(owner); err != nil {
+		return "", nil, err
 	}
 	courses, err := r.ws.CourseFolders()
 	if err != nil {
-		return nil, nil, nil, err
+		return "", nil, err
 	}
-	readOnly := append([]string{r.opts.DriverDir}, courses...)
-	dir, script := home, ""
-	if run.File != "" {
-		dir, script = filepath.Dir(run.File), run.File
-		if run.InHome != "" && run.InHome != p.owner {
-			readOnly = append(readOnly, run.Scope) // a professor running a student's file
-		}
+	readOnly = append([]string{r.opts.DriverDir}, courses...)
+	if otherHome != "" {
+		readOnly = append(readOnly, otherHome)
 	}
+	return home, readOnly, nil
+}
+
+// spawnInterpreter starts spec (ID, Args, Dir, Home, ReadOnly and Nice
+// given) with the driver's environment and the two channel pipes: fd 3
+// carries events out, fd 4 carries lines in. Raw output on fds 1 and 2 goes
+// into events until ended is closed.
+func (r *Runner) spawnInterpreter(spec sandbox.Spec, events chan<- interp.Event, ended <-chan struct{}) (*sandbox.Process, *os.File, *os.File, error) {
 	evR, evW, err := os.Pipe()
 	if err != nil {
 		return nil, nil, nil, err
@@ -306,17 +349,11 @@ func (p *proc) spawn(run workspace.Runnable) (*sandbox.Process, *os.File, *os.Fi
 		evW.Close()
 		return nil, nil, nil, err
 	}
-	sp, err := r.sb.Start(sandbox.Spec{
-		ID:         p.id,
-		Args:       interp.Args(r.opts.DriverPath, script),
-		Dir:        dir,
-		Home:       home,
-		ReadOnly:   readOnly,
-		Env:        interp.Env("HOME="+home, "MPLCONFIGDIR=/tmp/matplotlib"),
-		Stdout:     &rawWriter{p: p, typ: interp.TypeStdout},
-		Stderr:     &rawWriter{p: p, typ: interp.TypeStderr},
-		ExtraFiles: []*os.File{evW, cmdR},
-	})
+	spec.Env = interp.Env("HOME="+spec.Home, "MPLCONFIGDIR=/tmp/matplotlib")
+	spec.Stdout = &rawWriter{events: events, ended: ended, typ: interp.TypeStdout}
+	spec.Stderr = &rawWriter{events: events, ended: ended, typ: interp.TypeStderr}
+	spec.ExtraFiles = []*os.File{evW, cmdR}
+	sp, err := r.sb.Start(spec)
 	evW.Close()
 	cmdR.Close()
 	if err != nil {
@@ -328,8 +365,7 @@ func (p *proc) spawn(run workspace.Runnable) (*sandbox.Process, *os.File, *os.Fi
 }
 
 // readEvents pumps the driver's events into p.events.
-func (p *proc) readEvents(evR *os.File) {
-	rd := interp.NewReader(evR, p.r.opts.MaxFrame)
+func (p *proc) readEvents(rd *interp.Reader) {
 	for {
 		ev, err := rd.Next()
 		if err != nil {
@@ -349,15 +385,16 @@ func (p *proc) readEvents(evR *os.File) {
 // rawWriter turns bytes written straight to fd 1 or 2 (C code, child
 // processes) into events, in the same stream as the driver's.
 type rawWriter struct {
-	p   *proc
-	typ string
+	events chan<- interp.Event
+	ended  <-chan struct{}
+	typ    string
 }
 
 func (w *rawWriter) Write(b []byte) (int, error) {
 	select {
-	case w.p.events <- interp.Event{Type: w.typ, Data: string(b)}:
+	case w.events <- interp.Event{Type: w.typ, Data: string(b)}:
 		return len(b), nil
-	case <-w.p.ended:
+	case <-w.ended:
 		return 0, io.ErrClosedPipe
 	}
 }

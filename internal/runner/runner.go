@@ -30,6 +30,14 @@ type Options struct {
 	ReplayBytes int           // recent messages kept per process for re-attaching; default 256 KiB
 	SampleEvery time.Duration // how often memory and CPU are read; default 1 s
 	MaxFrame    int           // largest driver event (a figure); default 8 MiB
+	// QuotaEntries bounds the files and folders in a home, as the
+	// workspace's quota bounds its bytes: a program that goes over either
+	// is stopped (quota.go). 0: no bound on entries.
+	QuotaEntries int
+	QuotaEvery   time.Duration // how often homes with running programs are measured; default 250 ms
+	// Warm is how many warm interpreters (started ahead of need, one per
+	// connected user at most) may wait at once; 0 starts every run cold.
+	Warm int
 	// Observe, when set, is told of each start (with its latency) and end.
 	Observe Observer
 	// Gate, when set, is asked before every run is admitted (graceful
@@ -66,6 +74,9 @@ func (o *Options) defaults() {
 	if o.SampleEvery == 0 {
 		o.SampleEvery = time.Second
 	}
+	if o.QuotaEvery == 0 {
+		o.QuotaEvery = 250 * time.Millisecond
+	}
 }
 
 // User is who asks for a run.
@@ -90,6 +101,8 @@ type Runner struct {
 	// ended keeps the message logs of recently ended processes, so a browser
 	// that comes back after its program ended still learns how it ended.
 	ended   map[clientKey]endedLog
+	pool    pool
+	quit    chan struct{} // closed by Shutdown: ends the quota watch
 	closing bool
 	wg      sync.WaitGroup
 }
@@ -99,8 +112,12 @@ type clientKey struct{ owner, id string }
 // New makes a runner.
 func New(reg *registry.Registry, sb *sandbox.Sandbox, ws *workspace.Workspace, opts Options, log *slog.Logger, changed func(owner string)) *Runner {
 	opts.defaults()
-	return &Runner{reg: reg, sb: sb, ws: ws, opts: opts, log: log, changed: changed,
-		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}, ended: map[clientKey]endedLog{}}
+	r := &Runner{reg: reg, sb: sb, ws: ws, opts: opts, log: log, changed: changed,
+		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}, ended: map[clientKey]endedLog{},
+		pool: pool{ready: map[string]*warm{}, starting: map[string]bool{}, conns: map[string]int{}},
+		quit: make(chan struct{})}
+	go r.watchQuotas(r.quit)
+	return r
 }
 
 // Registry is the registry the runner admits through (read-only use by others).
@@ -157,6 +174,15 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		}
 	}
 	began := time.Now()
+	otherHome := ""
+	if run.InHome != "" && run.InHome != u.Name {
+		otherHome = run.Scope // a professor running a student's file
+	}
+	home, mounts, err := r.mounts(u.Name, otherHome)
+	if err != nil {
+		r.log.Error("preparing a student's run failed", "owner", u.Name, "path", path, "err", err)
+		return nil, apierror.New(apierror.Unavailable, "Your program could not be started. Please try again.")
+	}
 	key := clientKey{u.Name, clientID}
 	r.mu.Lock()
 	if r.closing {
@@ -167,16 +193,22 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		r.mu.Unlock()
 		return nil, apierror.New(apierror.BadRequest, "A program with this id is already running; stop it first or use a new id.")
 	}
+	w := r.takeWarm(u.Name, mounts)
 	id := newRegistryID()
+	if w != nil {
+		id = w.id // it names the cgroup the interpreter already runs in
+	}
 	replaced, err := r.reg.Admit(registry.Request{ID: id, Owner: u.Name, Path: path, Kind: kind})
 	if err != nil {
+		r.putBackWarm(w)
 		r.mu.Unlock()
 		if r.opts.Observe != nil {
 			r.opts.Observe.Refused(err)
 		}
 		return nil, err
 	}
-	p := newProc(r, id, u, clientID, path, kind)
+	p := newProc(r, id, u, clientID, path, kind, w)
+	p.home, p.mounts = home, mounts
 	sub := p.stream.subscribe(sink, clientID, 0)
 	delete(r.ended, key)
 	r.procs[id] = p
@@ -195,6 +227,7 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		defer r.wg.Done()
 		p.life(run, began, old)
 	}()
+	r.warmUp(u) // for the next run
 	return sub, nil
 }
 
@@ -267,12 +300,16 @@ func (r *Runner) Sample() {
 // be gone, or for ctx.
 func (r *Runner) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
+	if !r.closing {
+		close(r.quit)
+	}
 	r.closing = true
 	ps := make([]*proc, 0, len(r.procs))
 	for _, p := range r.procs {
 		ps = append(ps, p)
 	}
 	r.mu.Unlock()
+	r.coolAll()
 	for _, p := range ps {
 		p.stop(registry.ReasonShutdown, "")
 	}

@@ -119,7 +119,8 @@ func newRunRigWith(t *testing.T, o runRigOptions) *rig {
 	tracker := reaper.NewTracker(reg, r.st, log)
 	run := runner.New(reg, sb, r.ws, runner.Options{DriverDir: driverDir, DriverPath: driver,
 		OutputBytes: c.OutputBytes, OutputRate: c.OutputRate, SampleEvery: 200 * time.Millisecond,
-		Gate: hooks.gate, Observe: hooks.observe}, log, tracker.Changed)
+		Gate: hooks.gate, Observe: hooks.observe, Warm: c.WarmInterpreters,
+		QuotaEntries: c.QuotaFiles}, log, tracker.Changed)
 	sweep := reaper.New(reg, run, c.SweepInterval, log)
 	sweep.Swept = hooks.swept
 	ctx, cancel := context.WithCancel(context.Background())

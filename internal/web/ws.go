@@ -167,12 +167,11 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 	conn.SetReadLimit(s.cfg.WSMaxMessageBytes)
 	c := &wsConn{s: s, c: conn, raw: spy.conn, p: p, replies: make(chan *runner.Message, wsReplyQueue), starts: make(chan *clientMsg, 16), wake: make(chan struct{}, 1),
 		closed: make(chan struct{}), subs: map[string]*runner.Subscription{}}
-	reg := s.runner.Registry()
-	reg.Connected(p.Username)
+	s.runner.Connected(c.user())
 	s.wsOpen.Add(1)
 	defer func() {
 		c.unsubscribeAll()
-		reg.Disconnected(p.Username)
+		s.runner.Disconnected(p.Username)
 		s.wsOpen.Add(-1)
 		c.close(websocket.StatusNormalClosure, "")
 	}()

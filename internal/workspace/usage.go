@@ -26,24 +26,40 @@ type usageEntry struct {
 // Links, special files and hidden temps are not counted; links are never
 // followed.
 func (w *Workspace) Usage(username string) (int64, error) {
+	u, err := w.Measure(username)
+	return u.Bytes, err
+}
+
+// HomeUsage is what a home holds.
+type HomeUsage struct {
+	Bytes   int64 // sizes of its regular files
+	Entries int   // files, folders, links and anything else in it (inodes, roughly)
+}
+
+// Measure walks a home now (the runner's quota watch, while its owner's
+// programs run) and refreshes the figure saves check against.
+func (w *Workspace) Measure(username string) (HomeUsage, error) {
 	l, err := classify(localDir + "/" + username)
 	if err != nil || l.kind != kindHome {
-		return 0, apierror.New(apierror.BadRequest, "The username %q is not valid.", username)
+		return HomeUsage{}, apierror.New(apierror.BadRequest, "The username %q is not valid.", username)
 	}
 	root, err := w.openScope(l)
 	if err != nil {
-		return 0, err
+		return HomeUsage{}, err
 	}
 	defer root.Close()
-	n, err := treeSize(root, 0)
+	u, err := treeUsage(root, 0)
 	if err != nil {
-		return 0, mapErr(err, l.path)
+		return HomeUsage{}, mapErr(err, l.path)
 	}
 	w.usageMu.Lock()
-	w.usage[username] = usageEntry{bytes: n, at: time.Now()}
+	w.usage[username] = usageEntry{bytes: u.Bytes, at: time.Now()}
 	w.usageMu.Unlock()
-	return n, nil
+	return u, nil
 }
+
+// QuotaBytes is the storage limit of every home.
+func (w *Workspace) QuotaBytes() int64 { return w.opts.QuotaBytes }
 
 // homeUsage is a home's usage for a quota check: the cached figure while it
 // is fresh, else measured. Call with the home's lock held.
@@ -115,35 +131,45 @@ func mb(n int64) string {
 // treeSize sums the regular files under r, never following links. A folder
 // swapped for a link mid-walk is skipped, not followed.
 func treeSize(r *os.Root, depth int) (int64, error) {
+	u, err := treeUsage(r, depth)
+	return u.Bytes, err
+}
+
+// treeUsage sums the regular files under r and counts every entry, never
+// following links. A folder swapped for a link mid-walk is skipped, not
+// followed.
+func treeUsage(r *os.Root, depth int) (HomeUsage, error) {
+	var u HomeUsage
 	if depth > maxDepth {
-		return 0, nil
+		return u, nil
 	}
 	infos, err := readDirInfos(r, ".")
 	if err != nil {
-		return 0, err
+		return u, err
 	}
-	var total int64
 	for _, fi := range infos {
 		if strings.HasPrefix(fi.Name(), tempPrefix) {
 			continue
 		}
+		u.Entries++
 		switch {
 		case fi.Mode().IsRegular():
-			total += fi.Size()
+			u.Bytes += fi.Size()
 		case fi.IsDir():
 			sub, err := openDirChecked(r, fi.Name())
 			if err != nil {
 				continue // vanished or swapped for a link since the listing
 			}
-			n, err := treeSize(sub, depth+1)
+			n, err := treeUsage(sub, depth+1)
 			sub.Close()
 			if err != nil && !isGone(err) {
-				return 0, err
+				return HomeUsage{}, err
 			}
-			total += n
+			u.Bytes += n.Bytes
+			u.Entries += n.Entries
 		}
 	}
-	return total, nil
+	return u, nil
 }
 
 // isGone reports errors meaning "it was there a moment ago".

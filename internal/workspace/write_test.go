@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -346,5 +347,35 @@ func wantOwner(t *testing.T, p string, uid, gid int) {
 	u, g := statOwner(fi)
 	if u != uid || g != gid {
 		t.Errorf("%s owned by %d:%d, want %d:%d", p, u, g, uid, gid)
+	}
+}
+
+// Measure counts what a program may have written behind the file API's
+// back: bytes of regular files, and every entry (files, folders, links,
+// empty files that weigh nothing) for the entries quota.
+func TestMeasureCountsBytesAndEntries(t *testing.T) {
+	f := newFixture(t, Options{QuotaBytes: 1 << 20})
+	before, err := f.ws.Measure("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mkdir("Local/bob/many")
+	for i := range 50 {
+		f.put(fmt.Sprintf("Local/bob/many/f%02d", i), "")
+	}
+	f.put("Local/bob/many/data.bin", strings.Repeat("x", 4096))
+	f.symlink("../../alice", "Local/bob/many/link")
+	after, err := f.ws.Measure("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := after.Entries-before.Entries, 1+50+1+1; got != want {
+		t.Errorf("entries grew by %d, want %d (folder, 50 empty files, a file, a link)", got, want)
+	}
+	if got := after.Bytes - before.Bytes; got != 4096 {
+		t.Errorf("bytes grew by %d, want 4096 (links not followed)", got)
+	}
+	if used, _ := f.ws.Usage("bob"); used != after.Bytes {
+		t.Errorf("Usage %d disagrees with Measure %d", used, after.Bytes)
 	}
 }

@@ -1,0 +1,235 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/pythonide/pythonide/internal/interp"
+	"github.com/pythonide/pythonide/internal/sandbox"
+)
+
+// A warm interpreter is started for a connected student ahead of need:
+// confined exactly as that student's run would be (same cgroup limits,
+// rlimits, namespaces, home and read-only folders), its driver loaded,
+// waiting on fd 4 for the line that says what to run. A run takes it
+// instead of starting an interpreter, so the student does not wait for
+// Python's start-up (docs/processes.md, "Warm interpreters").
+//
+// A warm interpreter runs no student code and is not in the registry: it is
+// counted by the pool (Options.Warm in all), started at a low priority so it
+// never delays running programs, and ended as soon as its owner's last
+// connection closes. Taking it admits and registers it like any run, with
+// the id it was started under (that names its cgroup).
+type warm struct {
+	id     string
+	owner  string
+	mounts []string // the read-only folders it sees; a run that needs others starts cold
+	sp     *sandbox.Process
+	evR    *os.File       // fd 3's read end
+	rd     *interp.Reader // reads evR; the warm event is already read from it
+	cmdW   *os.File       // fd 4's write end
+	events chan interp.Event
+	ended  chan struct{}
+	taken  bool // by a run, which then owns all of the above (under r.mu)
+	exited bool // watchWarm saw it end (under r.mu)
+}
+
+// pool holds at most one warm interpreter per connected user.
+type pool struct {
+	ready    map[string]*warm // by owner
+	starting map[string]bool
+	conns    map[string]int // open connections per owner
+}
+
+// Connected counts a connection (a browser tab) of u's and prepares a warm
+// interpreter for u when there is room in the pool.
+func (r *Runner) Connected(u User) {
+	r.reg.Connected(u.Name)
+	r.mu.Lock()
+	r.pool.conns[u.Name]++
+	r.mu.Unlock()
+	r.warmUp(u)
+}
+
+// Disconnected counts a connection fewer; with the last one closed, the
+// user's warm interpreter ends.
+func (r *Runner) Disconnected(owner string) {
+	r.reg.Disconnected(owner)
+	r.mu.Lock()
+	var w *warm
+	if n := r.pool.conns[owner]; n > 1 {
+		r.pool.conns[owner] = n - 1
+	} else {
+		delete(r.pool.conns, owner)
+		w = r.pool.ready[owner]
+		delete(r.pool.ready, owner)
+	}
+	r.mu.Unlock()
+	if w != nil {
+		w.sp.Kill()
+	}
+}
+
+// WarmCount is how many warm interpreters are ready.
+func (r *Runner) WarmCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pool.ready)
+}
+
+// warmUp starts a warm interpreter for u in the background unless u has one,
+// is not connected, or the pool is full.
+func (r *Runner) warmUp(u User) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := &r.pool
+	if r.opts.Warm <= 0 || r.closing || p.conns[u.Name] == 0 || p.ready[u.Name] != nil || p.starting[u.Name] ||
+		len(p.ready)+len(p.starting) >= r.opts.Warm {
+		return
+	}
+	p.starting[u.Name] = true
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		w, err := r.startWarm(u)
+		r.mu.Lock()
+		delete(p.starting, u.Name)
+		keep := err == nil && !r.closing && p.conns[u.Name] > 0 && p.ready[u.Name] == nil
+		if keep {
+			p.ready[u.Name] = w
+		}
+		r.mu.Unlock()
+		if err != nil {
+			r.log.Debug("starting a warm interpreter failed", "owner", u.Name, "err", err)
+			return
+		}
+		if !keep {
+			w.sp.Kill()
+		}
+		r.wg.Add(1)
+		go r.watchWarm(w)
+	}()
+}
+
+// startWarm spawns a warm interpreter for u, seeing what a run of u's own
+// files would see.
+func (r *Runner) startWarm(u User) (*warm, error) {
+	home, mounts, err := r.mounts(u.Name, "")
+	if err != nil {
+		return nil, err
+	}
+	w := &warm{id: newRegistryID(), owner: u.Name, mounts: mounts,
+		events: make(chan interp.Event, 64), ended: make(chan struct{})}
+	nice := 0
+	if r.sb.Layers().UIDDrop { // root: Foreground can bring it back to 0 when taken
+		nice = sandbox.BackgroundNice
+	}
+	w.sp, w.evR, w.cmdW, err = r.spawnInterpreter(sandbox.Spec{
+		ID: w.id, Args: interp.WaitArgs(r.opts.DriverPath), Dir: home, Home: home, ReadOnly: mounts, Nice: nice,
+	}, w.events, w.ended)
+	if err != nil {
+		return nil, err
+	}
+	// Ready once the driver says it is loaded: a run that took it earlier
+	// would still wait for Python, and its start-up would still compete
+	// with everything else for the CPU.
+	w.rd = interp.NewReader(w.evR, r.opts.MaxFrame)
+	slow := time.AfterFunc(warmStartTimeout, func() { w.sp.Kill() })
+	ev, err := w.rd.Next()
+	slow.Stop()
+	if err != nil || ev.Type != interp.TypeWarm {
+		w.sp.Kill()
+		w.sp.Wait()
+		w.evR.Close()
+		w.cmdW.Close()
+		close(w.ended)
+		return nil, fmt.Errorf("warm interpreter not ready: event %q, %v", ev.Type, err)
+	}
+	return w, nil
+}
+
+// warmStartTimeout bounds a warm interpreter's start-up.
+const warmStartTimeout = 30 * time.Second
+
+// watchWarm waits for a warm interpreter to end. Untaken, it is dropped from
+// the pool and its pipes closed; taken, its run owns it.
+func (r *Runner) watchWarm(w *warm) {
+	defer r.wg.Done()
+	w.sp.Wait()
+	r.mu.Lock()
+	if r.pool.ready[w.owner] == w {
+		delete(r.pool.ready, w.owner)
+	}
+	taken := w.taken
+	w.exited = true
+	r.mu.Unlock()
+	if !taken {
+		w.evR.Close()
+		w.cmdW.Close()
+		close(w.ended)
+	}
+}
+
+// takeWarm hands u's warm interpreter to a run that needs mounts, or nil.
+// The caller holds r.mu.
+func (r *Runner) takeWarm(owner string, mounts []string) *warm {
+	w := r.pool.ready[owner]
+	if w == nil {
+		return nil
+	}
+	delete(r.pool.ready, owner)
+	if !slices.Equal(w.mounts, mounts) { // a course folder appeared, or a professor runs a student's file
+		w.sp.Kill()
+		return nil
+	}
+	w.taken = true
+	return w
+}
+
+// putBackWarm returns a warm interpreter whose run was refused. The caller
+// holds r.mu.
+func (r *Runner) putBackWarm(w *warm) {
+	if w == nil {
+		return
+	}
+	w.taken = false
+	switch {
+	case w.exited: // died while taken: watchWarm left the pipes to the run
+		w.evR.Close()
+		w.cmdW.Close()
+		close(w.ended)
+	case r.pool.ready[w.owner] != nil || r.closing:
+		w.sp.Kill() // watchWarm cleans up
+	default:
+		r.pool.ready[w.owner] = w
+	}
+}
+
+// claim makes a taken warm interpreter run script ("" for a REPL) at full
+// priority.
+func (w *warm) claim(script string) error {
+	if _, err := w.cmdW.WriteString(interp.Claim(script) + "\n"); err != nil {
+		return err
+	}
+	if err := w.sp.Foreground(); err != nil && !errors.Is(err, os.ErrPermission) {
+		return err
+	}
+	return nil
+}
+
+// coolAll ends every warm interpreter (at shutdown).
+func (r *Runner) coolAll() {
+	r.mu.Lock()
+	ws := make([]*warm, 0, len(r.pool.ready))
+	for o, w := range r.pool.ready {
+		ws = append(ws, w)
+		delete(r.pool.ready, o)
+	}
+	r.mu.Unlock()
+	for _, w := range ws {
+		w.sp.Kill()
+	}
+}
