@@ -67,6 +67,17 @@ func TestComputeScalesAndRespectsLimits(t *testing.T) {
 	if e := Compute(10, testFigures, a, seedLimits); e.WorstCaseBytes != 30*50*MiB+60*MiB+10*MiB+30*MiB/2 {
 		t.Errorf("worst case for 10: %d", e.WorstCaseBytes)
 	}
+	// Warm interpreters: one idle interpreter's memory each, one per
+	// student up to the pool's size, in the estimate and the worst case.
+	for _, n := range []int{10, 100} {
+		wl := seedLimits
+		wl.Warm = 38
+		cold, warm := Compute(n, testFigures, a, seedLimits), Compute(n, testFigures, a, wl)
+		pool := int64(min(n, 38)) * testFigures.REPLIdleBytes
+		if warm.ProcessBytes-cold.ProcessBytes != pool || warm.WorstCaseBytes-cold.WorstCaseBytes != pool || warm.Cores != cold.Cores {
+			t.Errorf("%d users with 38 warm interpreters: %+v, without: %+v", n, warm, cold)
+		}
+	}
 	// No burst window: only the steady state counts.
 	a.BurstSeconds = 0
 	if e := Compute(38, testFigures, a, seedLimits); !approx(e.Cores, 0.81/0.8) {

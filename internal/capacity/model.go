@@ -66,12 +66,18 @@ type Estimate struct {
 	WorstCaseBytes int64   // if every admitted process reached its memory limit (limits in force)
 }
 
-// Limits are the admission limits that bound the worst case.
+// Limits are the admission limits that bound the worst case, and the warm
+// interpreter pool.
 type Limits struct {
 	MaxPerUser    int
 	MaxTotal      int
 	MemoryPerProc int64
 	MemoryTotal   int64
+	// Warm interpreters wait, one per connected student up to this many,
+	// each about an idle interpreter's memory (they run no code, so they
+	// cannot grow). Their start CPU is already in every run's: each run
+	// takes one and another is started.
+	Warm int
 }
 
 // Compute estimates what n users need.
@@ -91,13 +97,14 @@ func Compute(n int, f Figures, a Assumptions, l Limits) Estimate {
 	runSeconds := f.StartSeconds + f.ExerciseCPUSeconds
 	e.RunningAtOnce = runsPerSecond * runSeconds
 	idle := users * a.InterpretersPerUser
-	e.ProcessBytes = int64(idle*float64(f.REPLIdleBytes) + e.RunningAtOnce*float64(max(f.ScriptPeakBytes-f.REPLIdleBytes, 0)))
+	warm := float64(min(n, l.Warm))
+	e.ProcessBytes = int64((idle+warm)*float64(f.REPLIdleBytes) + e.RunningAtOnce*float64(max(f.ScriptPeakBytes-f.REPLIdleBytes, 0)))
 	procs := idle + e.RunningAtOnce
 	e.ServerBytes = f.ServerBaseBytes + int64(users*float64(f.ServerPerUserBytes)+procs*float64(f.ServerPerProcBytes))
 	e.MemoryBytes = int64(float64(e.ProcessBytes+e.ServerBytes) / a.MemoryTarget)
 
 	admitted := min(n*l.MaxPerUser, l.MaxTotal)
 	worst := min(int64(admitted)*l.MemoryPerProc, l.MemoryTotal)
-	e.WorstCaseBytes = worst + f.ServerBaseBytes + int64(n)*f.ServerPerUserBytes + int64(admitted)*f.ServerPerProcBytes
+	e.WorstCaseBytes = worst + int64(warm)*f.REPLIdleBytes + f.ServerBaseBytes + int64(n)*f.ServerPerUserBytes + int64(admitted)*f.ServerPerProcBytes
 	return e
 }

@@ -63,6 +63,9 @@ func Print(w io.Writer, rows []Row, f Figures, a Assumptions, l Limits) {
 	fmt.Fprintf(w, "  CPU kept under %.0f%% and memory under %.0f%% (the alarm and degradation lines)\n", 100*a.CPUTarget, 100*a.MemoryTarget)
 	fmt.Fprintf(w, "  worst case: every admitted process (%d per user, %d in all) at its %s limit, capped at %s in total\n",
 		l.MaxPerUser, l.MaxTotal, mb(l.MemoryPerProc), gb(l.MemoryTotal))
+	if l.Warm > 0 {
+		fmt.Fprintf(w, "  plus up to %d warm interpreters (one per connected user) at the idle interpreter's memory, in both\n", l.Warm)
+	}
 	fmt.Fprintln(w, strings.TrimSpace(`
 Heavier exercises (numpy, matplotlib) cost more per run: measure them with --measure on your own
 programs' machine, or raise --runs-per-minute. The limits bound the worst case whatever students run.`))

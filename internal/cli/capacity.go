@@ -57,7 +57,8 @@ func capacityCmd(ctx context.Context, env Env, args []string) error {
 			return fmt.Errorf("measuring: %w", err)
 		}
 	}
-	l := capacity.Limits{MaxPerUser: c.MaxProcsPerUser, MaxTotal: c.MaxProcs, MemoryPerProc: c.MemoryPerProc, MemoryTotal: c.MemoryTotal}
+	l := capacity.Limits{MaxPerUser: c.MaxProcsPerUser, MaxTotal: c.MaxProcs, MemoryPerProc: c.MemoryPerProc, MemoryTotal: c.MemoryTotal,
+		Warm: c.WarmInterpreters}
 	rows := capacity.Rows(sizes, f, a, l)
 	if asJSON {
 		enc := json.NewEncoder(env.Stdout)
