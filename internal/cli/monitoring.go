@@ -13,6 +13,7 @@ import (
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/registry"
+	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/sandbox"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/web"
@@ -33,7 +34,8 @@ type observability struct {
 	metrics  *monitor.Metrics
 	emf      *monitor.EMF
 	closeEMF func() error
-	server   atomic.Pointer[web.Server] // for the open WebSocket count, once it exists
+	server   atomic.Pointer[web.Server]    // for the open WebSocket count, once it exists
+	runner   atomic.Pointer[runner.Runner] // for the warm interpreter count, once it exists
 }
 
 func newObservability(c *config.Config, st *store.Store, log *slog.Logger, stdout io.Writer) *observability {
@@ -48,6 +50,12 @@ func (o *observability) attach(reg *registry.Registry, layers sandbox.Layers) er
 		OpenWebSockets: func() int {
 			if s := o.server.Load(); s != nil {
 				return s.OpenWebSockets()
+			}
+			return 0
+		},
+		WarmInterpreters: func() int {
+			if r := o.runner.Load(); r != nil {
+				return r.WarmCount()
 			}
 			return 0
 		},

@@ -68,6 +68,7 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 		Gate: obs.mon.Gate(), Observe: obs.metrics, Warm: c.WarmInterpreters,
 		QuotaEntries: c.QuotaFiles,
 	}, log, tracker.Changed)
+	obs.runner.Store(run)
 	cleanup := reaper.New(reg, run, c.SweepInterval, log)
 	cleanup.Swept = func(ds []registry.Decision) { tracker.MarkAll(); obs.swept(ds) }
 	goBackground(func() { cleanup.Run(bg) })

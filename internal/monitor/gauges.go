@@ -12,6 +12,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	descHealth         = desc("pythonide_health_status", "Health: 0 ok, 1 degraded, 2 unhealthy (as GET /health).")
 	descWebSockets     = desc("pythonide_websockets_open", "Open WebSocket connections.")
+	descWarm           = desc("pythonide_warm_interpreters", "Interpreters started ahead of need, waiting for a run (not in pythonide_processes).")
 	descActiveUsers    = desc("pythonide_active_users", "Active users (the ActiveUsers of CloudWatch): connected, or with programs if more.")
 	descUsers          = desc("pythonide_users", "Users by state: connected (IDE open) or with_programs.", "state")
 	descProcesses      = desc("pythonide_processes", "Student processes by kind and state.", "kind", "state")
@@ -39,7 +40,7 @@ var (
 )
 
 var allDescs = []*prometheus.Desc{
-	descHealth, descWebSockets, descActiveUsers, descUsers, descProcesses, descProcMemory, descHeadroomProcs,
+	descHealth, descWebSockets, descWarm, descActiveUsers, descUsers, descProcesses, descProcMemory, descHeadroomProcs,
 	descHeadroomUsers, descHeadroomMemory, descCPU, descCPUCores, descMemPercent, descMemUsed, descMemLimit,
 	descDBUp, descDBLatency, descDBConns, descDBMax, descDBWaits, descDBWaitSecs, descStorageUp, descStorageLatency,
 	descProbes, descDegraded, descGateWaiting, descSandbox,
@@ -67,6 +68,7 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	status := map[Status]float64{StatusOK: 0, StatusDegraded: 1, StatusUnhealthy: 2}
 	gauge(descHealth, status[Evaluate(s, g.mon.alarms()).Status])
 	gauge(descWebSockets, float64(s.WebSockets))
+	gauge(descWarm, float64(s.Warm))
 	gauge(descActiveUsers, float64(s.ActiveUsers()))
 	if st := s.Registry; st != nil {
 		gauge(descUsers, float64(st.Connected), "connected")

@@ -79,6 +79,7 @@ type ProcessesReport struct {
 	MemoryHeadroom     int64                   `json:"memory_headroom_bytes"`
 	BusiestUsers       []UserLoad              `json:"busiest_users,omitempty"`
 	ReplacingProcesses int                     `json:"replacing"`
+	Warm               int                     `json:"warm"` // interpreters waiting for a run, not counted above
 }
 
 // LimitsReport is the registry's limits in force.
@@ -188,7 +189,7 @@ func Evaluate(s Snapshot, alarms []Alarm) Report {
 		r.Processes = &ProcessesReport{
 			Total: st.Processes, ByKind: st.ByKind, ByState: st.ByState, Headroom: st.Headroom.Processes,
 			MemoryBytes: st.MemoryBytes, MemoryByKind: st.MemoryByKind, MemoryHeadroom: st.Headroom.MemoryBytes,
-			ReplacingProcesses: st.Replacing, BusiestUsers: s.Users[:min(len(s.Users), 5)],
+			ReplacingProcesses: st.Replacing, BusiestUsers: s.Users[:min(len(s.Users), 5)], Warm: s.Warm,
 		}
 		r.Limits = &LimitsReport{
 			MaxUsers: l.MaxActiveUsers, MaxProcesses: l.MaxTotal, MaxPerUser: l.MaxPerUser,

@@ -82,7 +82,7 @@ func TestHealthOKThenDatabaseDownThenBack(t *testing.T) {
 	db := &switchDB{}
 	layers := sandbox.Layers{Cgroup: "v2", Namespaces: true, Seccomp: true, Rlimits: true, UIDDrop: true}
 	m := New(Options{DataDir: t.TempDir(), Database: db, Registry: reg, Layers: &layers,
-		Resources: fixedResources(t, 30), OpenWebSockets: func() int { return 1 }})
+		Resources: fixedResources(t, 30), OpenWebSockets: func() int { return 1 }, WarmInterpreters: func() int { return 3 }})
 
 	r := m.Health(context.Background())
 	if r.Status != StatusOK || len(r.Reasons) != 0 {
@@ -98,6 +98,9 @@ func TestHealthOKThenDatabaseDownThenBack(t *testing.T) {
 	if p == nil || p.Total != 3 || p.ByKind[registry.KindScript] != 2 || p.ByKind[registry.KindREPL] != 1 ||
 		p.MemoryBytes != 35<<20 || p.MemoryByKind[registry.KindREPL] != 10<<20 || p.Headroom != 111 {
 		t.Fatalf("processes: %+v", p)
+	}
+	if p.Warm != 3 {
+		t.Errorf("warm interpreters: %d, want 3", p.Warm)
 	}
 	if len(p.BusiestUsers) != 2 || p.BusiestUsers[0].User != "alice" || p.BusiestUsers[0].Processes != 2 {
 		t.Errorf("busiest: %+v", p.BusiestUsers)

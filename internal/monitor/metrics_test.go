@@ -78,7 +78,7 @@ func TestMetricsScrapedOverHTTP(t *testing.T) {
 	reg.Connected("alice")
 	layers := sandbox.Layers{Cgroup: "v1", Landlock: true, Rlimits: true}
 	mon := New(Options{DataDir: t.TempDir(), Registry: reg, Database: &switchDB{}, Layers: &layers,
-		Resources: fixedResources(t, 20), OpenWebSockets: func() int { return 4 }})
+		Resources: fixedResources(t, 20), OpenWebSockets: func() int { return 4 }, WarmInterpreters: func() int { return 5 }})
 	mon.Sample()
 	mon.Probe(context.Background())
 
@@ -147,6 +147,7 @@ func TestMetricsScrapedOverHTTP(t *testing.T) {
 		{"pythonide_http_requests_total", map[string]string{"route": "GET /api/files/content", "code": "200"}, 1},
 		{"pythonide_http_requests_total", map[string]string{"route": "unmatched"}, 1},
 		{"pythonide_websockets_open", nil, 4},
+		{"pythonide_warm_interpreters", nil, 5},
 		{"pythonide_active_users", nil, 2},
 		{"pythonide_users", map[string]string{"state": "connected"}, 1},
 		{"pythonide_users", map[string]string{"state": "with_programs"}, 2},

@@ -27,8 +27,11 @@ type Options struct {
 	Registry       *registry.Registry // nil: programs are not run here
 	Layers         *sandbox.Layers    // the sandbox's active layers; nil without a sandbox
 	OpenWebSockets func() int         // nil: 0
-	Resources      *Resources         // nil: the real machine's
-	Gate           GateOptions        // the degradation lines (also the CPU and memory alarms)
+	// WarmInterpreters counts the interpreters waiting for a run (they are
+	// not in the registry); nil: 0.
+	WarmInterpreters func() int
+	Resources        *Resources  // nil: the real machine's
+	Gate             GateOptions // the degradation lines (also the CPU and memory alarms)
 	// ActiveUsersAlarm is the seed's "active users > 35" line; default 35.
 	ActiveUsersAlarm int
 	SampleEvery      time.Duration // CPU and memory readings; default 2 s
@@ -187,6 +190,7 @@ type Snapshot struct {
 	Users      []UserLoad      // users with processes, busiest first
 	Processes  []ProcessCount  // every kind × state, zeros included
 	WebSockets int
+	Warm       int // interpreters waiting for a run
 	Database   Check
 	Dialect    string
 	Pool       sql.DBStats
@@ -224,6 +228,9 @@ func (m *Monitor) Snapshot() Snapshot {
 	}
 	if m.opts.OpenWebSockets != nil {
 		s.WebSockets = m.opts.OpenWebSockets()
+	}
+	if m.opts.WarmInterpreters != nil {
+		s.Warm = m.opts.WarmInterpreters()
 	}
 	s.Layers = m.opts.Layers
 	s.Gate = m.gate.State()
