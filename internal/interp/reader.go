@@ -91,6 +91,14 @@ func (r *Reader) readFrame() ([]byte, error) {
 }
 
 func decodeEvent(line []byte) (Event, error) {
+	if ev, ok := decodeOutput(line); ok {
+		return ev, nil
+	}
+	return decodeJSON(line)
+}
+
+// decodeJSON decodes any frame with encoding/json.
+func decodeJSON(line []byte) (Event, error) {
 	var w wireEvent
 	if err := json.Unmarshal(line, &w); err != nil {
 		return Event{}, fmt.Errorf("%w: %v", ErrMalformed, err)
