@@ -209,15 +209,13 @@ func (r *Runner) putBackWarm(w *warm) {
 }
 
 // claim makes a taken warm interpreter run script ("" for a REPL) at full
-// priority.
+// priority: reniced first, so no moment of the run is spent at nice 10.
 func (w *warm) claim(script string) error {
-	if _, err := w.cmdW.WriteString(interp.Claim(script) + "\n"); err != nil {
-		return err
-	}
 	if err := w.sp.Foreground(); err != nil && !errors.Is(err, os.ErrPermission) {
 		return err
 	}
-	return nil
+	_, err := w.cmdW.WriteString(interp.Claim(script) + "\n")
+	return err
 }
 
 // coolAll ends every warm interpreter (at shutdown).

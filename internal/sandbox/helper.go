@@ -72,6 +72,30 @@ func runHelper(req helperRequest) error {
 	if err := unix.CloseRange(uint(req.StatusFD+1), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close_range: %w", err)
 	}
+	// Everything that allocates comes before the rlimits: under a small
+	// RLIMIT_DATA (no memory cgroup) the Go runtime itself could not grow
+	// its heap afterwards.
+	prog, _ := seccompProgram()
+	var bwrapArgv []string
+	if len(req.Bwrap) > 0 {
+		bwrapArgv = append([]string(nil), req.Bwrap...)
+		if req.Seccomp {
+			fd, err := seccompMemfd(prog)
+			if err != nil {
+				return err
+			}
+			bwrapArgv = append(bwrapArgv, "--seccomp", strconv.Itoa(fd))
+		}
+		bwrapArgv = append(append(bwrapArgv, "--", req.Python), req.Args...)
+	}
+	var llRules []landlockRule
+	for _, p := range req.LLPaths {
+		llRules = append(llRules, landlockRule{path: p})
+	}
+	for _, p := range req.LLWrite {
+		llRules = append(llRules, landlockRule{path: p, rw: true})
+	}
+	pythonArgv := append([]string{req.Python}, req.Args...)
 	self := strconv.Itoa(os.Getpid())
 	for _, f := range req.JoinCgroups {
 		if err := os.WriteFile(f, []byte(self), 0); err != nil {
@@ -112,32 +136,14 @@ func runHelper(req helperRequest) error {
 	if os.Getppid() != req.Parent {
 		os.Exit(127)
 	}
-	prog, _ := seccompProgram()
 	if len(req.Bwrap) > 0 {
-		args := req.Bwrap
-		if req.Seccomp {
-			fd, err := seccompMemfd(prog)
-			if err != nil {
-				return err
-			}
-			args = append(args[:len(args):len(args)], "--seccomp", strconv.Itoa(fd))
-		}
-		args = append(args, "--", req.Python)
-		args = append(args, req.Args...)
-		return fmt.Errorf("exec bwrap: %w", unix.Exec(req.Bwrap[0], args, req.Env))
+		return fmt.Errorf("exec bwrap: %w", unix.Exec(req.Bwrap[0], bwrapArgv, req.Env))
 	}
 	if err := os.Chdir(req.Dir); err != nil {
 		return fmt.Errorf("chdir: %w", err)
 	}
 	if req.LandlockABI > 0 {
-		var rules []landlockRule
-		for _, p := range req.LLPaths {
-			rules = append(rules, landlockRule{path: p})
-		}
-		for _, p := range req.LLWrite {
-			rules = append(rules, landlockRule{path: p, rw: true})
-		}
-		if err := applyLandlock(req.LandlockABI, rules); err != nil {
+		if err := applyLandlock(req.LandlockABI, llRules); err != nil {
 			return err
 		}
 	}
@@ -146,8 +152,7 @@ func runHelper(req helperRequest) error {
 			return fmt.Errorf("seccomp: %w", err)
 		}
 	}
-	argv := append([]string{req.Python}, req.Args...)
-	return fmt.Errorf("exec python: %w", unix.Exec(req.Python, argv, req.Env))
+	return fmt.Errorf("exec python: %w", unix.Exec(req.Python, pythonArgv, req.Env))
 }
 
 // seccompMemfd puts the program in an inheritable memfd for bwrap --seccomp.
