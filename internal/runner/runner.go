@@ -35,6 +35,9 @@ type Options struct {
 	// is stopped (quota.go). 0: no bound on entries.
 	QuotaEntries int
 	QuotaEvery   time.Duration // how often homes with running programs are measured; default 250 ms
+	// WarmGrace is how long a warm interpreter outlives its owner's last
+	// connection, so a page reload finds it; default 5 s, negative: none.
+	WarmGrace time.Duration
 	// Warm is how many warm interpreters (started ahead of need, one per
 	// connected user at most) may wait at once; 0 starts every run cold.
 	Warm int
@@ -73,6 +76,9 @@ func (o *Options) defaults() {
 	}
 	if o.SampleEvery == 0 {
 		o.SampleEvery = time.Second
+	}
+	if o.WarmGrace == 0 {
+		o.WarmGrace = 5 * time.Second
 	}
 	if o.QuotaEvery == 0 {
 		o.QuotaEvery = 250 * time.Millisecond
@@ -114,7 +120,7 @@ func New(reg *registry.Registry, sb *sandbox.Sandbox, ws *workspace.Workspace, o
 	opts.defaults()
 	r := &Runner{reg: reg, sb: sb, ws: ws, opts: opts, log: log, changed: changed,
 		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}, ended: map[clientKey]endedLog{},
-		pool: pool{ready: map[string]*warm{}, starting: map[string]bool{}, conns: map[string]int{}},
+		pool: pool{ready: map[string]*warm{}, starting: map[string]bool{}, conns: map[string]int{}, left: map[string]time.Time{}},
 		quit: make(chan struct{})}
 	go r.watchQuotas(r.quit)
 	return r

@@ -41,7 +41,8 @@ type warm struct {
 type pool struct {
 	ready    map[string]*warm // by owner
 	starting map[string]bool
-	conns    map[string]int // open connections per owner
+	conns    map[string]int       // open connections per owner
+	left     map[string]time.Time // when an owner's last connection closed
 }
 
 // Connected counts a connection (a browser tab) of u's and prepares a warm
@@ -50,27 +51,48 @@ func (r *Runner) Connected(u User) {
 	r.reg.Connected(u.Name)
 	r.mu.Lock()
 	r.pool.conns[u.Name]++
+	delete(r.pool.left, u.Name)
 	r.mu.Unlock()
 	r.warmUp(u)
 }
 
-// Disconnected counts a connection fewer; with the last one closed, the
-// user's warm interpreter ends.
+// Disconnected counts a connection fewer; the user's warm interpreter ends
+// once their last connection has been closed for Options.WarmGrace (a page
+// reload or a Wi-Fi blip keeps it).
 func (r *Runner) Disconnected(owner string) {
 	r.reg.Disconnected(owner)
 	r.mu.Lock()
-	var w *warm
+	defer r.mu.Unlock()
 	if n := r.pool.conns[owner]; n > 1 {
 		r.pool.conns[owner] = n - 1
-	} else {
-		delete(r.pool.conns, owner)
-		w = r.pool.ready[owner]
-		delete(r.pool.ready, owner)
+		return
 	}
-	r.mu.Unlock()
-	if w != nil {
-		w.sp.Kill()
+	delete(r.pool.conns, owner)
+	r.pool.left[owner] = time.Now()
+	if w := r.pool.ready[owner]; w != nil {
+		r.coolLater(owner, w, r.opts.WarmGrace)
 	}
+}
+
+// coolLater ends owner's warm interpreter w after grace unless owner came
+// back (or w was taken) meanwhile. The caller holds r.mu.
+func (r *Runner) coolLater(owner string, w *warm, grace time.Duration) {
+	if grace > 0 {
+		time.AfterFunc(grace, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			left, away := r.pool.left[owner]
+			if !away || r.pool.ready[owner] != w {
+				return
+			}
+			// Another disconnection since this timer was set: wait out its grace.
+			r.coolLater(owner, w, r.opts.WarmGrace-time.Since(left))
+		})
+		return
+	}
+	delete(r.pool.ready, owner)
+	delete(r.pool.left, owner)
+	w.sp.Kill() // watchWarm cleans up
 }
 
 // WarmCount is how many warm interpreters are ready.

@@ -155,10 +155,11 @@ func TestREPLTakesTheWarmInterpreter(t *testing.T) {
 	r.Stop("bo", "repl")
 }
 
-// The last connection closing ends the warm interpreter, and everything of
-// it goes (process and cgroup: Shutdown waits for both).
+// The last connection closing ends the warm interpreter (here at once),
+// and everything of it goes (process and cgroup: Shutdown waits for both).
 func TestWarmInterpreterEndsWithTheLastConnection(t *testing.T) {
 	r, ws := newWarmRunner(t, registry.DefaultLimits(), 4)
+	r.opts.WarmGrace = -1
 	ws.EnsureHome("cy")
 	u := User{Name: "cy"}
 	r.Connected(u)
@@ -175,6 +176,41 @@ func TestWarmInterpreterEndsWithTheLastConnection(t *testing.T) {
 	}
 	eventually(t, "the warm interpreter's process gone", func() bool {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		return err != nil || strings.Contains(string(b), ") Z ")
+	})
+}
+
+// A page reload (the last tab closes, a new one opens within the grace)
+// finds the same warm interpreter; without a connection it ends after the
+// grace, counted from the latest disconnection.
+func TestWarmInterpreterOutlivesAReload(t *testing.T) {
+	r, ws := newWarmRunner(t, registry.DefaultLimits(), 4)
+	r.opts.WarmGrace = 400 * time.Millisecond
+	ws.EnsureHome("dan")
+	u := User{Name: "dan"}
+	r.Connected(u)
+	eventually(t, "a warm interpreter for dan", func() bool { return r.readyWarm("dan") != nil })
+	w := r.readyWarm("dan")
+	for range 3 { // reloads, each well within the grace, together longer than it
+		r.Disconnected("dan")
+		time.Sleep(200 * time.Millisecond)
+		r.Connected(u)
+	}
+	time.Sleep(300 * time.Millisecond) // an early timer would have fired by now
+	if r.readyWarm("dan") != w || !processAlive(w.sp.PID()) {
+		t.Fatal("a reload lost the warm interpreter")
+	}
+	r.Disconnected("dan")
+	time.Sleep(200 * time.Millisecond)
+	r.Connected(u)
+	r.Disconnected("dan")              // the grace starts again here
+	time.Sleep(250 * time.Millisecond) // past the first disconnection's timer, within this one's grace
+	if r.readyWarm("dan") != w {
+		t.Fatal("the warm interpreter ended before its grace")
+	}
+	eventually(t, "the warm interpreter ended after the grace", func() bool { return r.readyWarm("dan") == nil })
+	eventually(t, "its process gone", func() bool {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(w.sp.PID()) + "/stat")
 		return err != nil || strings.Contains(string(b), ") Z ")
 	})
 }
