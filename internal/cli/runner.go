@@ -66,7 +66,6 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	run := runner.New(reg, sb, ws, runner.Options{
 		DriverDir: driverDir, DriverPath: driver, OutputBytes: c.OutputBytes, OutputRate: c.OutputRate,
 		Gate: obs.mon.Gate(), Observe: obs.metrics, Warm: c.WarmInterpreters,
-		QuotaEntries: c.QuotaFiles,
 	}, log, tracker.Changed)
 	obs.runner.Store(run)
 	cleanup := reaper.New(reg, run, c.SweepInterval, log)

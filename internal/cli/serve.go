@@ -128,7 +128,7 @@ func openData(ctx context.Context, c *config.Config) (*store.Store, *workspace.W
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot open the database: %w", err)
 	}
-	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes}
+	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes, QuotaFiles: c.QuotaFiles}
 	if os.Geteuid() == 0 {
 		// Students' programs run as the sandbox uid and must be able to
 		// write their own home.

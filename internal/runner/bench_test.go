@@ -33,11 +33,11 @@ var benchSeq atomic.Int64
 // machine has, as serve does.
 func newBenchRunner(tb testing.TB, limits registry.Limits) (*Runner, *workspace.Workspace) {
 	tb.Helper()
-	return newRunnerQuota(tb, limits, 0)
+	return newRunnerQuota(tb, limits, workspace.Options{})
 }
 
-// newRunnerQuota is newBenchRunner with a storage quota on every home.
-func newRunnerQuota(tb testing.TB, limits registry.Limits, quotaBytes int64) (*Runner, *workspace.Workspace) {
+// newRunnerQuota is newBenchRunner with the quota of wopts on every home.
+func newRunnerQuota(tb testing.TB, limits registry.Limits, wopts workspace.Options) (*Runner, *workspace.Workspace) {
 	tb.Helper()
 	dir := tb.TempDir()
 	// TempDir's folders are private; the sandbox uid must reach the homes.
@@ -54,7 +54,6 @@ func newRunnerQuota(tb testing.TB, limits registry.Limits, quotaBytes int64) (*R
 		tb.Skipf("no confinement layer: %v", err)
 	}
 	tb.Cleanup(func() { sb.Close() })
-	wopts := workspace.Options{QuotaBytes: quotaBytes}
 	if os.Geteuid() == 0 {
 		wopts.HomeUID, wopts.HomeGID = sandbox.DefaultUID, sandbox.DefaultUID
 	}

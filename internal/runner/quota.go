@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/registry"
@@ -66,26 +65,11 @@ func (r *Runner) checkQuotas(now time.Time, seen map[string]homeWatch) {
 		// not to grow.
 		seen[owner] = homeWatch{at: now, usage: u,
 			growing: !ok || u.Bytes > last.usage.Bytes || u.Entries > last.usage.Entries}
-		if msg := r.overQuota(u); msg != "" {
+		if over := r.ws.OverQuota(u); over != "" {
+			msg := "Stopped: " + over + " Programs cannot run while it is; delete some files, then run again."
 			for _, p := range ps {
 				p.stop(registry.ReasonOutputLimit, msg)
 			}
 		}
 	}
-}
-
-// overQuota says in plain words how u is over the quota, or "".
-func (r *Runner) overQuota(u workspace.HomeUsage) string {
-	const tail = " Programs cannot run while it is; delete some files, then run again."
-	if q := r.ws.QuotaBytes(); q > 0 && u.Bytes > q {
-		return fmt.Sprintf("Stopped: your folder now holds %s, over its storage limit of %s.", megabytes(u.Bytes), megabytes(q)) + tail
-	}
-	if q := r.opts.QuotaEntries; q > 0 && u.Entries > q {
-		return fmt.Sprintf("Stopped: your folder now holds %d files and folders, over its limit of %d.", u.Entries, q) + tail
-	}
-	return ""
-}
-
-func megabytes(n int64) string {
-	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pythonide/pythonide/internal/registry"
+	"github.com/pythonide/pythonide/internal/workspace"
 )
 
 // A program that writes its home past the storage quota is stopped with
@@ -13,7 +14,7 @@ import (
 // it manages to write between two measurements.
 func TestProgramWritingPastTheQuotaIsStopped(t *testing.T) {
 	const quota = 4 << 20
-	r, ws := newRunnerQuota(t, registry.DefaultLimits(), quota)
+	r, ws := newRunnerQuota(t, registry.DefaultLimits(), workspace.Options{QuotaBytes: quota})
 	write(t, ws, "fay", "Local/fay/fill.py", `import time
 n = 0
 while True:
@@ -29,7 +30,7 @@ while True:
 	}
 	ms := collect(t, sub, wk, nil)
 	end := ms[len(ms)-1]
-	if end.Type != MsgExit || end.Reason != string(registry.ReasonOutputLimit) || !strings.Contains(end.Message, "storage limit of 4.0 MB") {
+	if end.Type != MsgExit || end.Reason != string(registry.ReasonOutputLimit) || !strings.Contains(end.Message, "storage limit of 4 MB") {
 		t.Fatalf("ended with %+v, want output_limit naming the storage limit", end)
 	}
 	used, err := ws.Usage("fay")
@@ -47,10 +48,9 @@ while True:
 }
 
 // Files that weigh nothing still count: a program creating more files and
-// folders than QuotaEntries allows is stopped the same way.
+// folders than QuotaFiles allows is stopped the same way.
 func TestProgramCreatingTooManyFilesIsStopped(t *testing.T) {
-	r, ws := newRunnerQuota(t, registry.DefaultLimits(), 100<<20)
-	r.opts.QuotaEntries = 200
+	r, ws := newRunnerQuota(t, registry.DefaultLimits(), workspace.Options{QuotaFiles: 200})
 	write(t, ws, "gil", "Local/gil/many.py", `import os, time
 os.mkdir('many')
 n = 0
@@ -75,7 +75,7 @@ while True:
 // A program that stays within the quota is left alone, and so are other
 // students while one is over.
 func TestQuotaStopsOnlyTheOwnerOverIt(t *testing.T) {
-	r, ws := newRunnerQuota(t, registry.DefaultLimits(), 1<<20)
+	r, ws := newRunnerQuota(t, registry.DefaultLimits(), workspace.Options{QuotaBytes: 1 << 20})
 	write(t, ws, "hal", "Local/hal/big.py", "open('big.bin', 'wb').write(b'x' * (2 << 20))\nimport time\ntime.sleep(60)\n")
 	write(t, ws, "ivy", "Local/ivy/small.py", "open('small.bin', 'wb').write(b'x' * 1000)\nprint('written', flush=True)\nimport time\ntime.sleep(60)\n")
 	wi := make(waker, 1)

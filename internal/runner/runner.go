@@ -30,11 +30,9 @@ type Options struct {
 	ReplayBytes int           // recent messages kept per process for re-attaching; default 256 KiB
 	SampleEvery time.Duration // how often memory and CPU are read; default 1 s
 	MaxFrame    int           // largest driver event (a figure); default 8 MiB
-	// QuotaEntries bounds the files and folders in a home, as the
-	// workspace's quota bounds its bytes: a program that goes over either
-	// is stopped (quota.go). 0: no bound on entries.
-	QuotaEntries int
-	QuotaEvery   time.Duration // how often homes with running programs are measured; default 250 ms
+	// QuotaEvery is how often the homes of owners with running programs are
+	// measured against the workspace's quota (quota.go); default 250 ms.
+	QuotaEvery time.Duration
 	// WarmGrace is how long a warm interpreter outlives its owner's last
 	// connection, so a page reload finds it; default 5 s, negative: none.
 	WarmGrace time.Duration

@@ -64,7 +64,7 @@ func newTestServer(t testing.TB, st *store.Store, tweak func(*config.Config)) (*
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes}
+	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes, QuotaFiles: c.QuotaFiles}
 	if os.Geteuid() == 0 { // as serve does: homes belong to the uid programs run as
 		wopts.HomeUID, wopts.HomeGID = c.SandboxUID, c.SandboxUID
 	}

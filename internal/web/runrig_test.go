@@ -120,8 +120,8 @@ func newRunRigWith(t *testing.T, o runRigOptions) *rig {
 	run := runner.New(reg, sb, r.ws, runner.Options{DriverDir: driverDir, DriverPath: driver,
 		OutputBytes: c.OutputBytes, OutputRate: c.OutputRate, SampleEvery: 200 * time.Millisecond,
 		Gate: hooks.gate, Observe: hooks.observe, Warm: c.WarmInterpreters,
-		WarmGrace:    -1, // the corpus's checks of what is left expect it gone with the last tab
-		QuotaEntries: c.QuotaFiles}, log, tracker.Changed)
+		WarmGrace: -1, // the corpus's checks of what is left expect it gone with the last tab
+	}, log, tracker.Changed)
 	sweep := reaper.New(reg, run, c.SweepInterval, log)
 	sweep.Swept = hooks.swept
 	ctx, cancel := context.WithCancel(context.Background())

@@ -58,8 +58,17 @@ func (w *Workspace) Measure(username string) (HomeUsage, error) {
 	return u, nil
 }
 
-// QuotaBytes is the storage limit of every home.
-func (w *Workspace) QuotaBytes() int64 { return w.opts.QuotaBytes }
+// OverQuota says in plain words how a home holding u is over its quota
+// (bytes, or files and folders), or "" when it is within it.
+func (w *Workspace) OverQuota(u HomeUsage) string {
+	if u.Bytes > w.opts.QuotaBytes {
+		return fmt.Sprintf("your folder now holds %s, over its storage limit of %s.", mb(u.Bytes), mb(w.opts.QuotaBytes))
+	}
+	if q := w.opts.QuotaFiles; q > 0 && u.Entries > q {
+		return fmt.Sprintf("your folder now holds %d files and folders, over its limit of %d.", u.Entries, q)
+	}
+	return ""
+}
 
 // homeUsage is a home's usage for a quota check: the cached figure while it
 // is fresh, else measured. Call with the home's lock held.

@@ -29,6 +29,7 @@ import (
 type Options struct {
 	MaxFileBytes int64 // largest single file written or uploaded; default 10 MiB
 	QuotaBytes   int64 // per home; default 100 MiB
+	QuotaFiles   int   // files and folders per home, enforced on running programs (OverQuota); 0: no limit
 
 	// HomeUID and HomeGID, when positive, own homes and everything written
 	// into them, so sandboxed programs running under that uid can write

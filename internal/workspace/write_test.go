@@ -379,3 +379,25 @@ func TestMeasureCountsBytesAndEntries(t *testing.T) {
 		t.Errorf("Usage %d disagrees with Measure %d", used, after.Bytes)
 	}
 }
+
+// OverQuota names the limit a home is over, bytes first, and nothing within
+// both; no files limit means none is applied.
+func TestOverQuota(t *testing.T) {
+	f := newFixture(t, Options{QuotaBytes: 1 << 20, QuotaFiles: 100})
+	for _, c := range []struct {
+		u    HomeUsage
+		want string
+	}{
+		{HomeUsage{Bytes: 1 << 20, Entries: 100}, ""},
+		{HomeUsage{Bytes: 1<<20 + 1, Entries: 5}, "over its storage limit of 1 MB"},
+		{HomeUsage{Bytes: 10, Entries: 101}, "101 files and folders, over its limit of 100"},
+	} {
+		got := f.ws.OverQuota(c.u)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("OverQuota(%+v) = %q, want %q", c.u, got, c.want)
+		}
+	}
+	if g := newFixture(t, Options{}); g.ws.OverQuota(HomeUsage{Entries: 1 << 30}) != "" {
+		t.Error("a files limit applied where none is set")
+	}
+}
