@@ -44,8 +44,15 @@ func plainWords(t *testing.T, what, msg string) {
 }
 
 // finish waits for the end of run id: its exit, or an error refusing it.
-// Stdout is kept up to 1 MiB (a flood would otherwise grow the test).
 func (w *wsc) finish(id string, timeout time.Duration) (out, errOut string, m runner.Message) {
+	w.t.Helper()
+	return w.collect(id, timeout, nil)
+}
+
+// collect gathers run id's output until its exit or an error refusing it,
+// calling atPrompt (if set) at each REPL prompt. Stdout and stderr are kept
+// up to 1 MiB each (a flood would otherwise grow the test).
+func (w *wsc) collect(id string, timeout time.Duration, atPrompt func()) (out, errOut string, m runner.Message) {
 	w.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -60,6 +67,10 @@ func (w *wsc) finish(id string, timeout time.Duration) (out, errOut string, m ru
 		case runner.MsgStderr:
 			if len(errOut) < 1<<20 {
 				errOut += m.Data
+			}
+		case runner.MsgREPLReady:
+			if atPrompt != nil {
+				atPrompt()
 			}
 		}
 	}
