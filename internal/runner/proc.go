@@ -187,11 +187,8 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 	}
 	if reason, message := p.stopReason(); reason != "" {
 		// Stopped (replaced, swept, shut down) before it was spawned.
-		if w := p.warm; w != nil {
-			w.sp.Kill()
-			w.sp.Wait()
-			w.evR.Close()
-			w.cmdW.Close()
+		if p.warm != nil {
+			p.warm.discard()
 		}
 		if message == "" {
 			message = reason.Message(r.reg.Limits())
@@ -303,10 +300,7 @@ func (p *proc) interpreter(run workspace.Runnable) (*sandbox.Process, *interp.Re
 		return sp, interp.NewReader(evR, p.r.opts.MaxFrame), evR, cmdW, nil
 	}
 	if err := w.claim(run.File); err != nil {
-		w.sp.Kill()
-		w.sp.Wait()
-		w.evR.Close()
-		w.cmdW.Close()
+		w.discard()
 		return nil, nil, nil, nil, err
 	}
 	return w.sp, w.rd, w.evR, w.cmdW, nil

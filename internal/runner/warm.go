@@ -163,10 +163,7 @@ func (r *Runner) startWarm(u User) (*warm, error) {
 	ev, err := w.rd.Next()
 	slow.Stop()
 	if err != nil || ev.Type != interp.TypeWarm {
-		w.sp.Kill()
-		w.sp.Wait()
-		w.evR.Close()
-		w.cmdW.Close()
+		w.discard()
 		close(w.ended)
 		return nil, fmt.Errorf("warm interpreter not ready: event %q, %v", ev.Type, err)
 	}
@@ -223,11 +220,20 @@ func (r *Runner) putBackWarm(w *warm) {
 		w.evR.Close()
 		w.cmdW.Close()
 		close(w.ended)
-	case r.pool.ready[w.owner] != nil || r.closing:
-		w.sp.Kill() // watchWarm cleans up
+	case r.pool.ready[w.owner] != nil || r.closing || r.pool.conns[w.owner] == 0:
+		w.sp.Kill() // watchWarm cleans up; no grace timer would end it for an owner already gone
 	default:
 		r.pool.ready[w.owner] = w
 	}
+}
+
+// discard ends a warm interpreter that will serve no run, and closes our
+// ends of its pipes once it is gone (ended is left to its owner).
+func (w *warm) discard() {
+	w.sp.Kill()
+	w.sp.Wait()
+	w.evR.Close()
+	w.cmdW.Close()
 }
 
 // claim makes a taken warm interpreter run script ("" for a REPL) at full
