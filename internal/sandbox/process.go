@@ -33,10 +33,10 @@ type Spec struct {
 	Stdout     io.Writer // nil: discarded
 	Stderr     io.Writer
 	ExtraFiles []*os.File // become fd 3, 4, … (e.g. a control channel)
-	// Nice, when above 0, starts the process, from the helper's own start-up
-	// on, that much nicer than the server (a warm interpreter prepared
-	// ahead of need gives way to running programs); Foreground brings it
-	// back to 0.
+	// Nice, when above 0, starts the process at that niceness (unless the
+	// server is nicer still) from the helper's own start-up on: a warm
+	// interpreter prepared ahead of need gives way to running programs.
+	// Foreground brings it back to 0.
 	Nice int
 }
 
