@@ -231,10 +231,7 @@ func startServed(t *testing.T, prefix []string) served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(data) })
-	if err := os.Chmod(data, 0o755); err != nil { // the sandbox uid walks through it
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { os.RemoveAll(data) }) // private (0700), as mktemp -d makes it
 	self, _ := os.Executable()
 	env := append(os.Environ(), "PYTHONIDE_TEST_MAIN=1", "PYTHONIDE_DATA="+data, "PYTHONIDE_DEGRADE_CPU_PERCENT=0")
 	add := exec.Command(self, "user", "add", "alice", "--role", "student", "--password-stdin")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pythonide/pythonide/internal/interp"
+	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/sandbox"
 )
 
@@ -140,12 +141,16 @@ func measureOne(ctx context.Context, sb *sandbox.Sandbox, driverDir, driver, hom
 		evW.Close()
 		return run{}, err
 	}
+	homeAt, driverAt := home, driverDir
+	if sb.Remaps() { // where the runner shows them
+		homeAt, driverAt = runner.HomeAt, runner.DriverAt
+	}
 	start := time.Now()
 	p, err := sb.Start(sandbox.Spec{
 		ID:   fmt.Sprintf("capacity-%d-%s-%d", os.Getpid(), name[:len(name)-3], i),
-		Args: interp.Args(driver, filepath.Join(home, name)), Dir: home, Home: home,
-		ReadOnly: []string{driverDir}, Env: interp.Env("HOME="+home, "MPLCONFIGDIR=/tmp/matplotlib"),
-		ExtraFiles: []*os.File{evW, cmdR},
+		Args: interp.Args(filepath.Join(driverAt, filepath.Base(driver)), filepath.Join(homeAt, name)), Dir: homeAt,
+		Mounts: []sandbox.Mount{{Host: home, At: homeAt, Write: true}, {Host: driverDir, At: driverAt}},
+		Env:    interp.Env("HOME="+homeAt, "MPLCONFIGDIR=/tmp/matplotlib"), ExtraFiles: []*os.File{evW, cmdR},
 	})
 	evW.Close()
 	cmdR.Close()

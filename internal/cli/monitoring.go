@@ -42,11 +42,22 @@ func newObservability(c *config.Config, st *store.Store, log *slog.Logger, stdou
 	return &observability{cfg: c, st: st, log: log, stdout: stdout, prom: prometheus.NewRegistry(), closeEMF: func() error { return nil }}
 }
 
-// attach builds the monitor on the registry and the sandbox's layers.
-func (o *observability) attach(reg *registry.Registry, layers sandbox.Layers) error {
+// attach builds the monitor on the registry and the sandbox.
+func (o *observability) attach(reg *registry.Registry, sb *sandbox.Sandbox) error {
 	c := o.cfg
+	layers := sb.Layers()
 	o.mon = monitor.New(monitor.Options{
 		DataDir: c.DataDir, Database: o.st, Registry: reg, Layers: &layers,
+		Confinement: func() monitor.Confinement {
+			var cf monitor.Confinement
+			cf.Lost, cf.CgroupRecreated = sb.Problems()
+			if r := o.runner.Load(); r != nil {
+				if st := r.SelfTested(); st != nil {
+					cf.SelfTest = &monitor.Check{OK: st.OK, Latency: st.Took, Err: st.Err}
+				}
+			}
+			return cf
+		},
 		OpenWebSockets: func() int {
 			if s := o.server.Load(); s != nil {
 				return s.OpenWebSockets()

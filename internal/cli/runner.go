@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/config"
@@ -25,7 +26,8 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	sb, err := sandbox.Probe(ctx, sandbox.Config{
 		Python: c.Python, MemoryBytes: c.MemoryPerProc, TotalMemory: c.MemoryTotal,
 		CPUSeconds: c.CPUSeconds, MaxProcs: c.MaxThreads, MaxFileBytes: c.MaxFileBytes,
-		UID: c.SandboxUID, GID: c.SandboxUID, AllowUnconfined: c.AllowUnconfined, CgroupName: c.CgroupName,
+		UID: c.SandboxUID, GID: c.SandboxUID, AllowUnconfined: c.AllowUnconfined, NoNamespaces: c.NoNamespaces,
+		CgroupName: c.CgroupName,
 	}, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
@@ -58,7 +60,7 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 		sb.Close()
 		return nil, nil, err
 	}
-	if err := obs.attach(reg, sb.Layers()); err != nil {
+	if err := obs.attach(reg, sb); err != nil {
 		sb.Close()
 		return nil, nil, err
 	}
@@ -68,6 +70,14 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 		Gate: obs.mon.Gate(), Observe: obs.metrics, Warm: c.WarmInterpreters,
 	}, log, tracker.Changed)
 	obs.runner.Store(run)
+	res := run.SelfTest(ctx, filepath.Join(c.DataDir, "runtime", "selftest"))
+	if !res.OK {
+		log.Error("start-up self-test: a student's program could not run", "err", res.Err, "layers", sb.Layers().String())
+		run.Shutdown(ctx)
+		sb.Close()
+		return nil, nil, selfTestAdvice(c, sb, res)
+	}
+	log.Info("start-up self-test: a confined program ran and answered", "took", res.Took.Round(time.Millisecond))
 	cleanup := reaper.New(reg, run, c.SweepInterval, log)
 	cleanup.Swept = func(ds []registry.Decision) { tracker.MarkAll(); obs.swept(ds) }
 	goBackground(func() { cleanup.Run(bg) })
@@ -76,4 +86,15 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	log.Info("programs run confined", "layers", sb.Layers().String(), "python", c.Python,
 		"memory_per_process", c.MemoryPerProc, "warm_interpreters", c.WarmInterpreters, "max_processes", c.MaxProcs, "sweep", c.SweepInterval)
 	return run, sb, nil
+}
+
+// selfTestAdvice is the one sentence serve refuses to start with when the
+// self-test failed: what to change.
+func selfTestAdvice(c *config.Config, sb *sandbox.Sandbox, res runner.SelfTestResult) error {
+	if strings.Contains(strings.ToLower(res.Err), "permission denied") && sb.Layers().UIDDrop && !sb.Remaps() {
+		return fmt.Errorf("students' programs cannot run: they run as uid %d, which cannot reach the data folder %s; "+
+			"make every folder above it searchable by others (chmod o+x), move --data to such a place (e.g. /srv/pythonide), "+
+			"or let bubblewrap confine programs (installed, without --no-namespaces), which needs neither (self-test: %s)", c.SandboxUID, c.DataDir, res.Err)
+	}
+	return fmt.Errorf("students' programs cannot run: the start-up self-test failed; see the error after the colon and docs/operations.md: %s", res.Err)
 }

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,58 +33,20 @@ func TestServeWiresMonitoring(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
 		t.Skip("no /usr/bin/python3 on this machine")
 	}
-	data := t.TempDir()
-	os.Chmod(data, 0o755)
-	os.Chmod(filepath.Dir(data), 0o755)
+	data := t.TempDir() // private, as a newcomer's may be
 	emf := filepath.Join(t.TempDir(), "emf.log")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, Env{
-			Args: []string{"serve", "--listen", addr, "--data", data, "--emf", emf, "--emf-interval", "1s",
-				"--cgroup-name", "pythonide-clitest-" + filepath.Base(data), "--allow-unconfined"},
-			Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" },
-		})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited %d: %s", code, stderr.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	base := "http://" + addr
+	base, _ := startServe(t, "--data", data, "--emf", emf, "--emf-interval", "1s", "--allow-unconfined")
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := http.Get(base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server did not start: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 
 	res, err := http.Get(base + "/health")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var h struct {
-		Status  string            `json:"status"`
-		Sandbox json.RawMessage   `json:"sandbox"`
+		Status  string `json:"status"`
+		Sandbox struct {
+			SelfTest *struct{ OK bool } `json:"self_test"`
+		} `json:"sandbox"`
 		Storage struct{ OK bool } `json:"storage"`
 		Limits  struct {
 			MaxUsers int `json:"max_users"`
@@ -93,7 +57,7 @@ func TestServeWiresMonitoring(t *testing.T) {
 	}
 	json.NewDecoder(res.Body).Decode(&h)
 	res.Body.Close()
-	if res.StatusCode != 200 || h.Status == "" || h.Status == "unhealthy" || len(h.Sandbox) == 0 || !h.Storage.OK ||
+	if res.StatusCode != 200 || h.Status == "" || h.Status == "unhealthy" || h.Sandbox.SelfTest == nil || !h.Sandbox.SelfTest.OK || !h.Storage.OK ||
 		h.Limits.MaxUsers != 38 || h.Degradation.MemoryLine != 85 {
 		t.Fatalf("/health %d: %+v", res.StatusCode, h)
 	}
@@ -132,4 +96,74 @@ func TestServeWiresMonitoring(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startServe runs `pythonide serve` in-process with args on a free port and
+// returns its base URL and its log; the server is stopped at cleanup and
+// must exit 0.
+func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, Env{
+			Args:  append([]string{"serve", "--listen", addr, "--cgroup-name", "pythonide-clitest-" + strconv.Itoa(os.Getpid())}, args...),
+			Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, Getenv: func(string) string { return "" },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited %d: %s", code, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			return base, stderr
+		}
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("serve exited %d before it listened:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not start: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -50,6 +50,7 @@ type Config struct {
 	// Running programs (see docs/processes.md)
 	Python           string
 	AllowUnconfined  bool
+	NoNamespaces     bool // Landlock instead of bubblewrap even where bubblewrap works
 	SandboxUID       int
 	CgroupName       string
 	MaxActiveUsers   int

@@ -80,11 +80,14 @@ var options = []option{
 	{name: "allow-unconfined", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.AllowUnconfined, "allow-unconfined", c.AllowUnconfined, "run students' programs even where no file isolation is available (unsafe; logged loudly)")
 	}},
+	{name: "no-namespaces", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.BoolVar(&c.NoNamespaces, "no-namespaces", c.NoNamespaces, "confine files with Landlock alone, not bubblewrap, even where bubblewrap works (programs then see host paths; see docs/security.md)")
+	}},
 	{name: "sandbox-uid", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.SandboxUID, "sandbox-uid", c.SandboxUID, "unprivileged uid (and gid) students' programs run as when the server runs as root")
 	}},
 	{name: "cgroup-name", bind: func(fs *flag.FlagSet, c *Config) {
-		fs.StringVar(&c.CgroupName, "cgroup-name", c.CgroupName, "name of this instance's cgroup subtree (unique per instance on one host)")
+		fs.StringVar(&c.CgroupName, "cgroup-name", c.CgroupName, "name of the cgroup folder that holds each server's own subtree (servers on one host may share it)")
 	}},
 	{name: "max-users", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.MaxActiveUsers, "max-users", c.MaxActiveUsers, "users who may have programs running at once")

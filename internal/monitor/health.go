@@ -127,6 +127,12 @@ type SandboxReport struct {
 	Rlimits    bool   `json:"rlimits"`
 	UIDDrop    bool   `json:"uid_drop"`
 	Confined   bool   `json:"confined"`
+	Staged     bool   `json:"staged"`
+	// SelfTest is the tiny confined program run before the server said it
+	// was ready (serve does not start when it fails).
+	SelfTest        *CheckReport `json:"self_test,omitempty"`
+	Lost            string       `json:"lost,omitempty"` // confinement lost since start-up
+	CgroupRecreated int          `json:"cgroup_recreated"`
 }
 
 // Health probes the database and the storage now and reports.
@@ -180,7 +186,12 @@ func Evaluate(s Snapshot, alarms []Alarm) Report {
 	}
 	if l := s.Layers; l != nil {
 		r.Sandbox = &SandboxReport{Cgroup: l.Cgroup, Namespaces: l.Namespaces, Landlock: l.Landlock, Seccomp: l.Seccomp,
-			Rlimits: l.Rlimits, UIDDrop: l.UIDDrop, Confined: l.Confined()}
+			Rlimits: l.Rlimits, UIDDrop: l.UIDDrop, Confined: l.Confined(), Staged: l.Staged,
+			Lost: s.Confinement.Lost, CgroupRecreated: s.Confinement.CgroupRecreated}
+		if st := s.Confinement.SelfTest; st != nil {
+			c := checkReport(*st)
+			r.Sandbox.SelfTest = &c
+		}
 	}
 	r.Users = UsersReport{Active: s.ActiveUsers(), OpenWebSocket: s.WebSockets}
 	if st := s.Registry; st != nil {
@@ -206,6 +217,12 @@ func Evaluate(s Snapshot, alarms []Alarm) Report {
 	}
 	if s.Probed && !s.Storage.OK {
 		worse(StatusUnhealthy, "storage", "The data volume fails a write-and-read probe: students' files cannot be saved.")
+	}
+	if s.Confinement.Lost != "" {
+		worse(StatusDegraded, "sandbox", "%s", s.Confinement.Lost)
+	}
+	if st := s.Confinement.SelfTest; st != nil && !st.OK {
+		worse(StatusDegraded, "sandbox", "The start-up self-test could not run a confined program: students' programs may fail.")
 	}
 	if s.Probed && !s.Database.OK {
 		worse(StatusDegraded, "database", "The database does not answer: logging in and managing users fail; saving and running go on for users already logged in.")
@@ -245,5 +262,14 @@ func (r Report) Public() Report {
 		p.Processes = &pr
 	}
 	p.Database.Error, p.Storage.Error, p.Memory.Error = "", "", ""
+	if r.Sandbox != nil {
+		sb := *r.Sandbox
+		if sb.SelfTest != nil {
+			st := *sb.SelfTest
+			st.Error = ""
+			sb.SelfTest = &st
+		}
+		p.Sandbox = &sb
+	}
 	return p
 }

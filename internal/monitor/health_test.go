@@ -182,6 +182,15 @@ func TestEvaluateCases(t *testing.T) {
 			StatusDegraded, []string{"cpu"}},
 		{"blind", Snapshot{Probed: true, Database: Check{OK: true}, Storage: Check{OK: true}, UsageErr: "no /proc"},
 			StatusDegraded, []string{"resources"}},
+		{"a confinement layer lost", Snapshot{Probed: true, Database: Check{OK: true}, Storage: Check{OK: true},
+			Layers: &sandbox.Layers{Cgroup: "v2"}, Confinement: Confinement{Lost: "the cgroup subtree vanished", SelfTest: &Check{OK: true}}},
+			StatusDegraded, []string{"sandbox"}},
+		{"self-test failed", Snapshot{Probed: true, Database: Check{OK: true}, Storage: Check{OK: true},
+			Layers: &sandbox.Layers{Cgroup: "v2"}, Confinement: Confinement{SelfTest: &Check{Err: "bwrap: permission denied"}}},
+			StatusDegraded, []string{"sandbox"}},
+		{"self-test passed, subtree made again", Snapshot{Probed: true, Database: Check{OK: true}, Storage: Check{OK: true},
+			Layers: &sandbox.Layers{Cgroup: "v2"}, Confinement: Confinement{CgroupRecreated: 1, SelfTest: &Check{OK: true}}},
+			StatusOK, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -205,11 +214,15 @@ func TestPublicReportHidesNamesAndErrors(t *testing.T) {
 	admit(t, reg, "p1", "alice", "Local/alice/a.py", registry.KindScript, 1<<20)
 	db := &switchDB{}
 	db.down.Store(true)
-	m := New(Options{DataDir: t.TempDir(), Database: db, Registry: reg, Resources: fixedResources(t, 10)})
+	m := New(Options{DataDir: t.TempDir(), Database: db, Registry: reg, Resources: fixedResources(t, 10), Layers: &sandbox.Layers{},
+		Confinement: func() Confinement { return Confinement{SelfTest: &Check{Err: "bwrap: /srv/secret-path"}} }})
 	full := m.Health(context.Background())
 	pub := full.Public()
 	b, _ := json.Marshal(pub)
-	if strings.Contains(string(b), "alice") || strings.Contains(string(b), "connection refused") {
+	if full.Sandbox == nil || full.Sandbox.SelfTest == nil || full.Sandbox.SelfTest.Error == "" {
+		t.Fatalf("the full report lacks the self-test's error: %+v", full.Sandbox)
+	}
+	if strings.Contains(string(b), "alice") || strings.Contains(string(b), "connection refused") || strings.Contains(string(b), "secret-path") {
 		t.Fatalf("public report leaks: %s", b)
 	}
 	if full.Processes.BusiestUsers == nil || full.Database.Error == "" {

@@ -22,11 +22,14 @@ type Database interface {
 
 // Options build a Monitor. Everything it reads is passed in.
 type Options struct {
-	DataDir        string             // where the storage probe writes (the data volume)
-	Database       Database           // nil: no database check
-	Registry       *registry.Registry // nil: programs are not run here
-	Layers         *sandbox.Layers    // the sandbox's active layers; nil without a sandbox
-	OpenWebSockets func() int         // nil: 0
+	DataDir  string             // where the storage probe writes (the data volume)
+	Database Database           // nil: no database check
+	Registry *registry.Registry // nil: programs are not run here
+	Layers   *sandbox.Layers    // the sandbox's active layers; nil without a sandbox
+	// Confinement, when set, says what the sandbox lost since start-up and
+	// how the start-up self-test went.
+	Confinement    func() Confinement
+	OpenWebSockets func() int // nil: 0
 	// WarmInterpreters counts the interpreters waiting for a run (they are
 	// not in the registry); nil: 0.
 	WarmInterpreters func() int
@@ -182,23 +185,31 @@ type ProcessCount struct {
 
 // Snapshot is every figure at one moment, taken without probing.
 type Snapshot struct {
-	At         time.Time
-	Uptime     time.Duration
-	Usage      Usage
-	UsageErr   string
-	Registry   *registry.Stats // nil: programs are not run here
-	Users      []UserLoad      // users with processes, busiest first
-	Processes  []ProcessCount  // every kind × state, zeros included
-	WebSockets int
-	Warm       int // interpreters waiting for a run
-	Database   Check
-	Dialect    string
-	Pool       sql.DBStats
-	Storage    Check
-	Probed     bool // false until the first probe: checks are unknown, not failed
-	Probes     map[string]map[bool]int64
-	Layers     *sandbox.Layers
-	Gate       GateState
+	At          time.Time
+	Uptime      time.Duration
+	Usage       Usage
+	UsageErr    string
+	Registry    *registry.Stats // nil: programs are not run here
+	Users       []UserLoad      // users with processes, busiest first
+	Processes   []ProcessCount  // every kind × state, zeros included
+	WebSockets  int
+	Warm        int // interpreters waiting for a run
+	Database    Check
+	Dialect     string
+	Pool        sql.DBStats
+	Storage     Check
+	Probed      bool // false until the first probe: checks are unknown, not failed
+	Probes      map[string]map[bool]int64
+	Layers      *sandbox.Layers
+	Confinement Confinement
+	Gate        GateState
+}
+
+// Confinement is the sandbox's state beyond its layers.
+type Confinement struct {
+	Lost            string // what confinement was lost since start-up, in words; "" if nothing
+	CgroupRecreated int    // times the cgroup subtree vanished and was made again
+	SelfTest        *Check // the start-up self-test; nil if it did not run
 }
 
 // ActiveUsers is the seed's "active concurrent users": users with the IDE
@@ -233,6 +244,9 @@ func (m *Monitor) Snapshot() Snapshot {
 		s.Warm = m.opts.WarmInterpreters()
 	}
 	s.Layers = m.opts.Layers
+	if m.opts.Confinement != nil {
+		s.Confinement = m.opts.Confinement()
+	}
 	s.Gate = m.gate.State()
 	if m.opts.Registry != nil {
 		st := m.opts.Registry.Stats()

@@ -14,6 +14,9 @@ type Message struct {
 	Code    any     `json:"code,omitempty"` // exit: the status (int); error: the error code (string)
 	Reason  string  `json:"reason,omitempty"`
 	Message string  `json:"message,omitempty"`
+	// started: which workspace folder the program sees at which path, so
+	// the browser can link a traceback's files.
+	Paths []PathMap `json:"paths,omitempty"`
 }
 
 // Message types sent to the client.

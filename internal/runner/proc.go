@@ -4,7 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
+	"path"
 	"sync"
 	"time"
 
@@ -31,9 +31,8 @@ type proc struct {
 	path     string
 	kind     registry.Kind
 	stream   *stream
-	home     string   // the owner's folder
-	mounts   []string // read-only folders the program sees
-	warm     *warm    // the warm interpreter this run takes, if any
+	layout   layout // what the program sees
+	warm     *warm  // the warm interpreter this run takes, if any
 
 	events chan interp.Event // from the driver (fd 3) and the raw fds 1 and 2
 	lines  chan string       // lines for the driver (fd 4)
@@ -223,7 +222,7 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 	if r.changed != nil {
 		r.changed(p.owner)
 	}
-	p.stream.emit(Message{Type: MsgStarted, ID: p.clientID, Kind: string(p.kind)})
+	p.stream.emit(Message{Type: MsgStarted, ID: p.clientID, Kind: string(p.kind), Paths: p.layout.paths})
 
 	var readers sync.WaitGroup
 	readers.Add(1)
@@ -285,54 +284,36 @@ func exitReason(decided registry.Reason, exit sandbox.Exit) registry.Reason {
 // interpreter gives the run its interpreter: the warm one it took, told
 // what to run, or a new one.
 func (p *proc) interpreter(run workspace.Runnable) (*sandbox.Process, *interp.Reader, *os.File, *os.File, error) {
+	script := ""
+	if run.File != "" {
+		script = p.layout.inside(run.File)
+	}
 	w := p.warm
 	if w == nil {
-		dir := p.home
-		if run.File != "" {
-			dir = filepath.Dir(run.File)
+		dir := HomeAt
+		if script != "" {
+			dir = path.Dir(script)
 		}
 		sp, evR, cmdW, err := p.r.spawnInterpreter(sandbox.Spec{
-			ID: p.id, Args: interp.Args(p.r.opts.DriverPath, run.File), Dir: dir, Home: p.home, ReadOnly: p.mounts,
-		}, p.events, p.ended)
+			ID: p.id, Args: interp.Args(p.layout.inside(p.r.opts.DriverPath), script), Dir: dir,
+		}, p.layout, p.events, p.ended)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
 		return sp, interp.NewReader(evR, p.r.opts.MaxFrame), evR, cmdW, nil
 	}
-	if err := w.claim(run.File); err != nil {
+	if err := w.claim(script); err != nil {
 		w.discard()
 		return nil, nil, nil, nil, err
 	}
 	return w.sp, w.rd, w.evR, w.cmdW, nil
 }
 
-// mounts returns owner's home folder (made if missing) and the folders a
-// program of owner's sees read-only: the driver's, every course folder, and
-// otherHome when a professor runs a student's file.
-func (r *Runner) mounts(owner, otherHome string) (home string, readOnly []string, err error) {
-	home = r.ws.HomePath(owner)
-	if home == "" {
-		return "", nil, errors.New("no home folder for " + owner)
-	}
-	if err := r.ws.EnsureHome(owner); err != nil {
-		return "", nil, err
-	}
-	courses, err := r.ws.CourseFolders()
-	if err != nil {
-		return "", nil, err
-	}
-	readOnly = append([]string{r.opts.DriverDir}, courses...)
-	if otherHome != "" {
-		readOnly = append(readOnly, otherHome)
-	}
-	return home, readOnly, nil
-}
-
-// spawnInterpreter starts spec (ID, Args, Dir, Home, ReadOnly and Nice
-// given) with the driver's environment and the two channel pipes: fd 3
-// carries events out, fd 4 carries lines in. Raw output on fds 1 and 2 goes
-// into events until ended is closed.
-func (r *Runner) spawnInterpreter(spec sandbox.Spec, events chan<- interp.Event, ended <-chan struct{}) (*sandbox.Process, *os.File, *os.File, error) {
+// spawnInterpreter starts spec (ID, Args, Dir and Nice given) with l's
+// mounts, the driver's environment and the two channel pipes: fd 3 carries
+// events out, fd 4 carries lines in. Raw output on fds 1 and 2 goes into
+// events until ended is closed.
+func (r *Runner) spawnInterpreter(spec sandbox.Spec, l layout, events chan<- interp.Event, ended <-chan struct{}) (*sandbox.Process, *os.File, *os.File, error) {
 	evR, evW, err := os.Pipe()
 	if err != nil {
 		return nil, nil, nil, err
@@ -343,7 +324,8 @@ func (r *Runner) spawnInterpreter(spec sandbox.Spec, events chan<- interp.Event,
 		evW.Close()
 		return nil, nil, nil, err
 	}
-	spec.Env = interp.Env("HOME="+spec.Home, "MPLCONFIGDIR=/tmp/matplotlib")
+	spec.Mounts = l.mounts
+	spec.Env = interp.Env("HOME="+l.inside(l.home), "MPLCONFIGDIR=/tmp/matplotlib")
 	spec.Stdout = &rawWriter{events: events, ended: ended, typ: interp.TypeStdout}
 	spec.Stderr = &rawWriter{events: events, ended: ended, typ: interp.TypeStderr}
 	spec.ExtraFiles = []*os.File{evW, cmdR}

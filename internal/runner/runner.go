@@ -108,7 +108,9 @@ type Runner struct {
 	pool    pool
 	quit    chan struct{} // closed by Shutdown: ends the quota watch
 	closing bool
-	wg      sync.WaitGroup
+	// selfTested is the start-up self-test's result (selftest.go).
+	selfTested *SelfTestResult
+	wg         sync.WaitGroup
 }
 
 type clientKey struct{ owner, id string }
@@ -178,11 +180,7 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		}
 	}
 	began := time.Now()
-	otherHome := ""
-	if run.InHome != "" && run.InHome != u.Name {
-		otherHome = run.Scope // a professor running a student's file
-	}
-	home, mounts, err := r.mounts(u.Name, otherHome)
+	l, err := r.layout(u.Name, run.InHome) // run.InHome: a teacher may run a student's file
 	if err != nil {
 		r.log.Error("preparing a student's run failed", "owner", u.Name, "path", path, "err", err)
 		return nil, apierror.New(apierror.Unavailable, "Your program could not be started. Please try again.")
@@ -197,7 +195,7 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		r.mu.Unlock()
 		return nil, apierror.New(apierror.BadRequest, "A program with this id is already running; stop it first or use a new id.")
 	}
-	w := r.takeWarm(u.Name, mounts)
+	w := r.takeWarm(u.Name, l)
 	id := newRegistryID()
 	if w != nil {
 		id = w.id // it names the cgroup the interpreter already runs in
@@ -212,7 +210,7 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		return nil, err
 	}
 	p := newProc(r, id, u, clientID, path, kind, w)
-	p.home, p.mounts = home, mounts
+	p.layout = l
 	sub := p.stream.subscribe(sink, clientID, 0)
 	delete(r.ended, key)
 	r.procs[id] = p

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/interp"
@@ -26,7 +25,7 @@ import (
 type warm struct {
 	id     string
 	owner  string
-	mounts []string // the read-only folders it sees; a run that needs others starts cold
+	layout layout // what it sees; a run that needs other mounts starts cold
 	sp     *sandbox.Process
 	evR    *os.File       // fd 3's read end
 	rd     *interp.Reader // reads evR; the warm event is already read from it
@@ -139,19 +138,19 @@ func (r *Runner) warmUp(u User) {
 // startWarm spawns a warm interpreter for u, seeing what a run of u's own
 // files would see.
 func (r *Runner) startWarm(u User) (*warm, error) {
-	home, mounts, err := r.mounts(u.Name, "")
+	l, err := r.layout(u.Name, "")
 	if err != nil {
 		return nil, err
 	}
-	w := &warm{id: newRegistryID(), owner: u.Name, mounts: mounts,
+	w := &warm{id: newRegistryID(), owner: u.Name, layout: l,
 		events: make(chan interp.Event, 64), ended: make(chan struct{})}
 	nice := 0
 	if r.sb.Layers().UIDDrop { // root: Foreground can bring it back to 0 when taken
 		nice = sandbox.BackgroundNice
 	}
 	w.sp, w.evR, w.cmdW, err = r.spawnInterpreter(sandbox.Spec{
-		ID: w.id, Args: interp.WaitArgs(r.opts.DriverPath), Dir: home, Home: home, ReadOnly: mounts, Nice: nice,
-	}, w.events, w.ended)
+		ID: w.id, Args: interp.WaitArgs(l.inside(r.opts.DriverPath)), Dir: l.inside(l.home), Nice: nice,
+	}, l, w.events, w.ended)
 	if err != nil {
 		return nil, err
 	}
@@ -192,15 +191,15 @@ func (r *Runner) watchWarm(w *warm) {
 	}
 }
 
-// takeWarm hands u's warm interpreter to a run that needs mounts, or nil.
+// takeWarm hands u's warm interpreter to a run that needs l, or nil.
 // The caller holds r.mu.
-func (r *Runner) takeWarm(owner string, mounts []string) *warm {
+func (r *Runner) takeWarm(owner string, l layout) *warm {
 	w := r.pool.ready[owner]
 	if w == nil {
 		return nil
 	}
 	delete(r.pool.ready, owner)
-	if !slices.Equal(w.mounts, mounts) { // a course folder appeared, or a professor runs a student's file
+	if !w.layout.equal(l) { // a course folder appeared, or a professor runs a student's file
 		w.sp.Kill()
 		return nil
 	}

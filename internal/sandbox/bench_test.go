@@ -14,7 +14,7 @@ func BenchmarkStartToFirstByte(b *testing.B) {
 	for _, m := range []mode{{"bwrap", Config{}}, {"landlock", Config{NoNamespaces: true}}} {
 		b.Run(m.name, func(b *testing.B) {
 			s := newSandbox(b, m.cfg)
-			w := newWorld(b, s.cfg.UID)
+			w := newWorld(b, s)
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				r, wr, _ := os.Pipe()

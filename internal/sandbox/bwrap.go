@@ -3,6 +3,7 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
+	"sort"
 )
 
 // etcFiles is the minimal /etc a Python program needs: the loader cache,
@@ -15,11 +16,18 @@ var etcFiles = []string{
 	"/etc/nsswitch.conf", "/etc/mime.types", "/etc/matplotlibrc", "/etc/fonts",
 }
 
-// bwrapArgs builds the bubblewrap command line up to the command itself (the
-// helper appends --seccomp and the interpreter). Paths keep their host names
-// inside so the caller's arguments and tracebacks need no translation.
-func bwrapArgs(bwrap string, spec Spec) []string {
-	a := []string{bwrap,
+// bwrapOptions builds bubblewrap's options (everything before "--" and the
+// command); the helper hands them to bwrap through a file descriptor
+// (--args), so bwrap's command line shows none of them. sources[i] is where
+// the helper finds spec.Mounts[i] when bwrap starts: the host path itself,
+// or its staged copy (stage.go).
+//
+// What the program sees: /usr (and the merged-/usr links), a few files of
+// /etc, a private /dev and /tmp, and the mounts at their neutral paths. No
+// /proc: the program is alone in its pid namespace anyway, and a procfs
+// would show every mount's host path in /proc/self/mountinfo.
+func bwrapOptions(spec Spec, sources []string) []string {
+	a := []string{
 		"--unshare-all", "--unshare-user", "--disable-userns",
 		"--die-with-parent", "--new-session", "--cap-drop", "ALL",
 		"--ro-bind", "/usr", "/usr",
@@ -42,10 +50,20 @@ func bwrapArgs(bwrap string, spec Spec) []string {
 	for _, p := range append(etc, py...) {
 		a = append(a, "--ro-bind-try", p, p)
 	}
-	a = append(a, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-		"--bind", spec.Home, spec.Home)
-	for _, ro := range spec.ReadOnly {
-		a = append(a, "--ro-bind", ro, ro)
+	a = append(a, "--dev", "/dev", "--tmpfs", "/tmp")
+	// A mount inside another one must come after it.
+	order := make([]int, len(spec.Mounts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return len(spec.Mounts[order[i]].At) < len(spec.Mounts[order[j]].At) })
+	for _, i := range order {
+		m := spec.Mounts[i]
+		op := "--ro-bind"
+		if m.Write {
+			op = "--bind"
+		}
+		a = append(a, op, sources[i], m.At)
 	}
 	return append(a, "--chdir", spec.Dir)
 }

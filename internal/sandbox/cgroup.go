@@ -8,17 +8,33 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// cgroups is our subtree in each hierarchy, set up once by Probe.
+// cgroups is our subtree in each hierarchy, set up once by Probe:
+// <the server's own cgroup>/<name>/<instance>/<process id>. The <name>
+// folder is shared by every instance started in the same cgroup with the same
+// --cgroup-name (two servers on one host, say); each instance works only in
+// its own <instance> folder, named after its pid and start time, so a
+// shutdown removes only its own, and start-up reaping can tell a dead
+// instance's leftovers from a live neighbour's (reap.go).
 type cgroups struct {
-	v2       string            // our subtree in v2 ("" if none); cgroup.kill, placement, cpu.stat
+	m        cgroupMounts
+	name     string
+	instance string
+	total    int64 // memory limit of the instance subtree
+
+	v2       string            // our instance subtree in v2 ("" if none); cgroup.kill, placement, cpu.stat
 	v2Limits bool              // v2 has memory and pids enabled below v2
-	v1       map[string]string // controller -> our subtree in v1 (used when !v2Limits)
+	v1       map[string]string // controller -> our instance subtree in v1 (used when !v2Limits)
+
+	mu        sync.Mutex // serialises recreate; guards the two below
+	recreated int        // times the subtree vanished and was made again
+	lost      string     // why it could not be made again; "" while it works
 }
 
 // mode names the cgroup layer for Layers.Cgroup.
@@ -36,18 +52,31 @@ func (c *cgroups) mode() string {
 
 func (c *cgroups) limitsMemory() bool { return c.v2Limits || c.v1["memory"] != "" }
 
+// bases are the shared <name> folders, per hierarchy ("" for v2).
+func (c *cgroups) bases() map[string]string {
+	out := map[string]string{}
+	if c.v2 != "" {
+		out[""] = filepath.Dir(c.v2)
+	}
+	for ctrl, d := range c.v1 {
+		out[ctrl] = filepath.Dir(d)
+	}
+	return out
+}
+
 // setupCgroups creates our subtree and sets the total memory limit. It keeps
 // whatever parts work: a host may offer v2 kill without any controllers.
-func setupCgroups(m cgroupMounts, name string, totalMemory int64) (*cgroups, []error) {
-	c := &cgroups{v1: map[string]string{}}
+func setupCgroups(m cgroupMounts, name, instance string, totalMemory int64) (*cgroups, []error) {
+	c := &cgroups{m: m, name: name, instance: instance, total: totalMemory, v1: map[string]string{}}
 	var errs []error
 	if m.v2 != "" {
-		dir := filepath.Join(m.v2, name)
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		dir := filepath.Join(m.v2, name, instance)
+		if err := mkdirs(dir, 2); err != nil {
 			errs = append(errs, fmt.Errorf("cgroup v2: %w", err))
 		} else if !exists(filepath.Join(dir, "cgroup.kill")) {
 			errs = append(errs, errors.New("cgroup v2: no cgroup.kill (kernel < 5.14)"))
 			os.Remove(dir)
+			os.Remove(filepath.Dir(dir))
 		} else {
 			c.v2 = dir
 			if err := enableV2Controllers(m, dir, totalMemory); err != nil {
@@ -61,8 +90,8 @@ func setupCgroups(m cgroupMounts, name string, totalMemory int64) (*cgroups, []e
 		return c, errs
 	}
 	for ctrl, own := range m.v1 {
-		dir := filepath.Join(own, name)
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		dir := filepath.Join(own, name, instance)
+		if err := mkdirs(dir, 2); err != nil {
 			errs = append(errs, fmt.Errorf("cgroup v1 %s: %w", ctrl, err))
 			continue
 		}
@@ -77,20 +106,35 @@ func setupCgroups(m cgroupMounts, name string, totalMemory int64) (*cgroups, []e
 	return c, errs
 }
 
-// enableV2Controllers turns on memory and pids for our subtree. On a
-// delegated v2 cgroup that holds the server itself, the server first moves
-// into a leaf ("<name>-server"), because v2 forbids controllers in a cgroup
-// that has processes (except at the root).
+// mkdirs makes dir and up to levels-1 of its parents that are missing.
+func mkdirs(dir string, levels int) error {
+	if levels > 1 {
+		if err := mkdirs(filepath.Dir(dir), levels-1); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// enableV2Controllers turns on memory and pids down to our instance and
+// limits the instance's memory. On a delegated v2 cgroup that holds the
+// server itself, the server first moves into a leaf ("<name>-server"),
+// because v2 forbids controllers in a cgroup that has processes (except at
+// the root).
 func enableV2Controllers(m cgroupMounts, dir string, totalMemory int64) error {
 	avail := strings.Fields(readString(filepath.Join(m.v2, "cgroup.controllers")))
 	if !slices.Contains(avail, "memory") || !slices.Contains(avail, "pids") {
 		return errors.New("memory and pids controllers are not delegated to the server's cgroup")
 	}
+	base := filepath.Dir(dir)
 	if err := writeFile(m.v2, "cgroup.subtree_control", "+memory +pids"); err != nil {
 		if m.v2Root || !errors.Is(err, syscall.EBUSY) {
 			return err
 		}
-		leaf := dir + "-server"
+		leaf := base + "-server"
 		if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
@@ -101,10 +145,71 @@ func enableV2Controllers(m cgroupMounts, dir string, totalMemory int64) error {
 			return fmt.Errorf("other processes share the server's cgroup: %w", err)
 		}
 	}
-	if err := writeFile(dir, "cgroup.subtree_control", "+memory +pids"); err != nil {
-		return err
+	for _, d := range []string{base, dir} {
+		if err := writeFile(d, "cgroup.subtree_control", "+memory +pids"); err != nil {
+			return err
+		}
 	}
 	return writeFile(dir, "memory.max", strconv.FormatInt(totalMemory, 10))
+}
+
+// recreate makes the instance subtree again after it vanished (a
+// neighbour's cleanup, an operator's rmdir), with the limits it had. Only
+// the parts that worked at start-up are made.
+func (c *cgroups) recreate() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	if c.v2 != "" {
+		if err := mkdirs(c.v2, 2); err != nil {
+			errs = append(errs, err)
+		} else if c.v2Limits {
+			if err := enableV2Controllers(c.m, c.v2, c.total); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for ctrl, d := range c.v1 {
+		if err := mkdirs(d, 2); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ctrl == "memory" {
+			if err := writeFile(d, "memory.limit_in_bytes", strconv.FormatInt(c.total, 10)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		c.lost = "the cgroup subtree vanished and could not be made again, so no program can start: " + err.Error()
+		return err
+	}
+	c.recreated++
+	c.lost = ""
+	return nil
+}
+
+// problem says what is wrong with the cgroup layer now ("" if nothing).
+func (c *cgroups) problem() (string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lost, c.recreated
+}
+
+// close removes our instance subtree (empty once every process ended) and
+// the shared <name> folder if no other instance uses it.
+func (c *cgroups) close() error {
+	var errs []error
+	for _, d := range append([]string{c.v2}, mapValues(c.v1)...) {
+		if d == "" {
+			continue
+		}
+		if err := unix.Rmdir(d); err != nil && err != unix.ENOENT {
+			errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
+		}
+		unix.Rmdir(filepath.Dir(d)) // fails while a neighbour's instance is in it: theirs
+	}
+	return errors.Join(errs...)
 }
 
 // group is one process's cgroup(s).
@@ -120,8 +225,20 @@ type groupLimits struct {
 }
 
 // create makes the cgroup of one process and sets its limits. An existing
-// directory of the same id is refused: it may hold someone's processes.
+// directory of the same id is refused: it may hold someone's processes. A
+// subtree that vanished is made again first.
 func (c *cgroups) create(id string, lim groupLimits) (*group, error) {
+	g, err := c.createIn(id, lim)
+	if errors.Is(err, os.ErrNotExist) {
+		if rerr := c.recreate(); rerr != nil {
+			return nil, fmt.Errorf("%w (making the subtree again failed: %v)", err, rerr)
+		}
+		g, err = c.createIn(id, lim)
+	}
+	return g, err
+}
+
+func (c *cgroups) createIn(id string, lim groupLimits) (*group, error) {
 	g := &group{v1: map[string]string{}, limits: c.v2Limits}
 	fail := func(err error) (*group, error) {
 		g.remove()

@@ -21,9 +21,8 @@ type Config struct {
 	// AllowUnconfined lets the server run student code with only layer 0
 	// (rlimits, clean env, own session) when no file isolation exists. Loud.
 	AllowUnconfined bool
-	// CgroupName names our subtree below the server's own cgroup. Two server
-	// instances on one host must use different names: ReapLeftovers kills
-	// everything in the subtree that this instance did not start.
+	// CgroupName names the folder below the server's own cgroup that holds
+	// each instance's subtree (cgroup.go); instances on one host may share it.
 	CgroupName string
 }
 

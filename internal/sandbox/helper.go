@@ -28,7 +28,10 @@ type helperRequest struct {
 	LandlockABI int      // >0: apply Landlock with these rules (no bwrap)
 	LLPaths     []string // Landlock rules, read-only
 	LLWrite     []string // Landlock rules, read-write
-	Bwrap       []string // bwrap path and arguments up to the command, or empty
+	Bwrap       string   // bubblewrap's path, or "" to exec python directly
+	BwrapOpts   []string // bubblewrap's options (given to it through --args)
+	Stage       string   // stage folder: bind StageFrom there first (stage.go)
+	StageFrom   []string // host folders to stage, in order: Stage/0, Stage/1, …
 	Python      string
 	Args        []string
 	Env         []string
@@ -77,16 +80,31 @@ func runHelper(req helperRequest) error {
 	// its heap afterwards.
 	prog, _ := seccompProgram()
 	var bwrapArgv []string
-	if len(req.Bwrap) > 0 {
-		bwrapArgv = append([]string(nil), req.Bwrap...)
+	if req.Bwrap != "" {
+		opts := req.BwrapOpts
 		if req.Seccomp {
-			fd, err := seccompMemfd(prog)
+			fd, err := memfd("seccomp", seccompBytes(prog))
 			if err != nil {
 				return err
 			}
-			bwrapArgv = append(bwrapArgv, "--seccomp", strconv.Itoa(fd))
+			opts = append(opts, "--seccomp", strconv.Itoa(fd))
 		}
-		bwrapArgv = append(append(bwrapArgv, "--", req.Python), req.Args...)
+		// The options go through a descriptor: bwrap's command line (pid 1
+		// in the sandbox) then names no mount, staged or not.
+		var b []byte
+		for _, o := range opts {
+			b = append(append(b, o...), 0)
+		}
+		fd, err := memfd("bwrap-args", b)
+		if err != nil {
+			return err
+		}
+		bwrapArgv = append([]string{req.Bwrap, "--args", strconv.Itoa(fd), "--", req.Python}, req.Args...)
+	}
+	if req.Stage != "" {
+		if err := stageMounts(req.Stage, req.StageFrom); err != nil {
+			return err
+		}
 	}
 	var llRules []landlockRule
 	for _, p := range req.LLPaths {
@@ -136,8 +154,8 @@ func runHelper(req helperRequest) error {
 	if os.Getppid() != req.Parent {
 		os.Exit(127)
 	}
-	if len(req.Bwrap) > 0 {
-		return fmt.Errorf("exec bwrap: %w", unix.Exec(req.Bwrap[0], bwrapArgv, req.Env))
+	if req.Bwrap != "" {
+		return fmt.Errorf("exec bwrap: %w", unix.Exec(req.Bwrap, bwrapArgv, req.Env))
 	}
 	if err := os.Chdir(req.Dir); err != nil {
 		return fmt.Errorf("chdir: %w", err)
@@ -155,13 +173,14 @@ func runHelper(req helperRequest) error {
 	return fmt.Errorf("exec python: %w", unix.Exec(req.Python, pythonArgv, req.Env))
 }
 
-// seccompMemfd puts the program in an inheritable memfd for bwrap --seccomp.
-func seccompMemfd(prog []unix.SockFilter) (int, error) {
-	fd, err := unix.MemfdCreate("seccomp", 0)
+// memfd puts data in an inheritable memfd for bwrap (--seccomp, --args),
+// which reads it from the start.
+func memfd(name string, data []byte) (int, error) {
+	fd, err := unix.MemfdCreate(name, 0)
 	if err != nil {
 		return -1, fmt.Errorf("memfd: %w", err)
 	}
-	if _, err := unix.Write(fd, seccompBytes(prog)); err != nil {
+	if _, err := unix.Write(fd, data); err != nil {
 		return -1, fmt.Errorf("memfd: %w", err)
 	}
 	if _, err := unix.Seek(fd, 0, 0); err != nil {

@@ -20,11 +20,13 @@ import (
 
 // Spec describes one student process.
 type Spec struct {
-	ID       string   // registry id; names the process's cgroup (letters, digits, '-', '_', '.')
-	Args     []string // after the interpreter; every path in them must be under Home or ReadOnly
-	Dir      string   // working directory: an absolute host path inside Home or a ReadOnly folder
-	Home     string   // the owner's folder, read-write (must be usable by Config.UID)
-	ReadOnly []string // course folders, read-only (must be readable by Config.UID)
+	ID   string   // registry id; names the process's cgroup (letters, digits, '-', '_', '.')
+	Args []string // after the interpreter; paths in them are the program's (Mount.At)
+	Dir  string   // working directory, the program's path: inside one of Mounts
+	// Mounts are the folders the program sees: the owner's home (Write;
+	// it must be usable by Config.UID) and read-only ones (course folders,
+	// the driver), readable by Config.UID.
+	Mounts []Mount
 	// Env is the complete environment: nothing of the server's is inherited.
 	// OPENBLAS/OMP/MKL_NUM_THREADS=1 are added unless given: threaded BLAS
 	// spins forever at exit under memory limits.
@@ -89,10 +91,8 @@ func (s *Sandbox) Start(spec Spec) (*Process, error) {
 	if !validName(spec.ID) {
 		return nil, fmt.Errorf("sandbox: invalid process id %q", spec.ID)
 	}
-	for _, p := range append([]string{spec.Dir, spec.Home}, spec.ReadOnly...) {
-		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
-			return nil, fmt.Errorf("sandbox: path %q must be absolute and clean", p)
-		}
+	if err := checkMounts(spec.Mounts, spec.Dir, s.Remaps()); err != nil {
+		return nil, err
 	}
 	if !s.claim(spec.ID) {
 		return nil, fmt.Errorf("sandbox: process id %q is already running", spec.ID)
@@ -127,12 +127,28 @@ func (p *Process) start(spec Spec) error {
 	if p.g != nil {
 		req.JoinCgroups = p.g.joinFiles()
 	}
+	hosts := make([]string, len(spec.Mounts))
+	for i, m := range spec.Mounts {
+		hosts[i] = m.Host
+	}
 	if s.layers.Namespaces {
-		req.Bwrap = bwrapArgs(cfg.Bwrap, spec)
+		sources := hosts
+		if s.stage != "" {
+			req.Stage, req.StageFrom = s.stage, hosts
+			sources = stagedSources(s.stage, len(hosts))
+		}
+		req.Bwrap, req.BwrapOpts = cfg.Bwrap, bwrapOptions(spec, sources)
 	} else if s.layers.Landlock {
 		req.LandlockABI = s.landlockABI
-		req.LLPaths = append(append([]string{cfg.Python}, systemReadOnly...), spec.ReadOnly...)
-		req.LLWrite = []string{spec.Home, "/dev/null"}
+		req.LLPaths = append([]string{cfg.Python}, systemReadOnly...)
+		req.LLWrite = []string{"/dev/null"}
+		for _, m := range spec.Mounts {
+			if m.Write {
+				req.LLWrite = append(req.LLWrite, m.Host)
+			} else {
+				req.LLPaths = append(req.LLPaths, m.Host)
+			}
+		}
 	}
 	arg, err := json.Marshal(req)
 	if err != nil {
@@ -158,6 +174,9 @@ func (p *Process) start(spec Spec) error {
 		},
 	}
 	p.cmd = cmd
+	if req.Stage != "" {
+		stagedStart(cmd.SysProcAttr)
+	}
 	if err := p.pipes(spec); err != nil {
 		statusW.Close()
 		return err

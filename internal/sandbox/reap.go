@@ -5,22 +5,134 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
 )
 
-// ReapLeftovers kills every process in cgroups of our subtree that this
-// instance did not start (left by a previous instance that crashed) and
-// removes those cgroups. It finds processes only through cgroup membership,
-// never by matching names, so nothing outside our subtree is touched. It
-// returns how many processes were killed.
+// instanceSeq tells apart several sandboxes of one process (tests).
+var instanceSeq atomic.Int64
+
+// newInstanceName names this instance's cgroup subtree after the server
+// process: "i<pid>-<start time>" (and "-<n>" for a second sandbox in the same
+// process). The pid and start time say whether the instance still runs.
+func newInstanceName() string {
+	pid := os.Getpid()
+	start, _ := procStartTime(pid)
+	name := "i" + strconv.Itoa(pid) + "-" + strconv.FormatUint(start, 10)
+	if n := instanceSeq.Add(1); n > 1 {
+		name += "-" + strconv.FormatInt(n, 10)
+	}
+	return name
+}
+
+// instanceAlive reports whether name is an instance subtree whose server
+// still runs; ok is false when name is not an instance's name at all.
+func instanceAlive(name string) (alive, ok bool) {
+	f := strings.Split(name, "-")
+	if len(f) < 2 || len(f) > 3 || !strings.HasPrefix(f[0], "i") {
+		return false, false
+	}
+	pid, err1 := strconv.Atoi(f[0][1:])
+	start, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err1 != nil || err2 != nil || pid <= 0 {
+		return false, false
+	}
+	now, err := procStartTime(pid)
+	return err == nil && now == start, true
+}
+
+// ReapLeftovers kills the processes a previous server left behind and
+// removes their cgroups: every instance subtree below our <name> folder
+// whose server no longer runs, process cgroups sitting directly in that
+// folder (the layout before instance subtrees), and process cgroups in our
+// own subtree that this sandbox did not start. A live neighbour's subtree is
+// never touched. Processes are found only through cgroup membership, never
+// by matching names, so nothing outside our subtree is touched. It returns
+// how many processes were killed.
 func (s *Sandbox) ReapLeftovers(ctx context.Context) (int, error) {
-	names := map[string]*group{}
-	add := func(parent string, set func(g *group, dir string)) {
-		if parent == "" {
-			return
+	killed := 0
+	var errs []error
+	reap := func(groups map[string]*group, skipLive bool) {
+		for name, g := range groups {
+			if ctx.Err() != nil {
+				return
+			}
+			if skipLive {
+				s.mu.Lock()
+				live := s.live[name]
+				s.mu.Unlock()
+				if live {
+					continue
+				}
+			}
+			n, err := s.reapGroup(name, g)
+			killed += n
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
+	}
+	// Our own subtree: only ids we did not start.
+	own := map[string]string{}
+	if s.cg.v2 != "" {
+		own[""] = s.cg.v2
+	}
+	for ctrl, d := range s.cg.v1 {
+		own[ctrl] = d
+	}
+	reap(s.groupsIn(own), true)
+
+	// The shared folder: dead instances, and old-layout process cgroups.
+	legacy := map[string]string{}
+	deadInstances := map[string]bool{}
+	for hier, base := range s.cg.bases() {
+		entries, _ := os.ReadDir(base)
+		for _, e := range entries {
+			if !e.IsDir() || e.Name() == s.cg.instance {
+				continue
+			}
+			alive, isInstance := instanceAlive(e.Name())
+			switch {
+			case !isInstance:
+				legacy[hier] = base
+			case !alive:
+				deadInstances[e.Name()] = true
+			}
+		}
+	}
+	reap(s.groupsIn(legacy), false)
+	for inst := range deadInstances {
+		dirs := map[string]string{}
+		for hier, base := range s.cg.bases() {
+			dirs[hier] = filepath.Join(base, inst)
+		}
+		reap(s.groupsIn(dirs), false)
+		for _, d := range dirs {
+			if err := rmdirRetry(d); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.log.Warn("sandbox: removed the cgroup subtree of a server that no longer runs", "instance", inst)
+	}
+	if ctx.Err() != nil {
+		return killed, ctx.Err()
+	}
+	return killed, errors.Join(errs...)
+}
+
+// groupsIn gathers the process cgroups below the given folders (one per
+// hierarchy, "" for v2), by name, skipping names that are instance
+// subtrees.
+func (s *Sandbox) groupsIn(parents map[string]string) map[string]*group {
+	names := map[string]*group{}
+	for hier, parent := range parents {
 		entries, _ := os.ReadDir(parent)
 		for _, e := range entries {
 			if !e.IsDir() {
+				continue
+			}
+			if _, isInstance := instanceAlive(e.Name()); isInstance {
 				continue
 			}
 			g := names[e.Name()]
@@ -28,45 +140,29 @@ func (s *Sandbox) ReapLeftovers(ctx context.Context) (int, error) {
 				g = &group{v1: map[string]string{}, limits: s.cg.v2Limits}
 				names[e.Name()] = g
 			}
-			set(g, filepath.Join(parent, e.Name()))
-		}
-	}
-	add(s.cg.v2, func(g *group, d string) { g.v2 = d })
-	for ctrl, parent := range s.cg.v1 {
-		add(parent, func(g *group, d string) { g.v1[ctrl] = d })
-	}
-	killed := 0
-	var errs []error
-	for name, g := range names {
-		if ctx.Err() != nil {
-			return killed, ctx.Err()
-		}
-		s.mu.Lock()
-		live := s.live[name]
-		s.mu.Unlock()
-		if live {
-			continue
-		}
-		pids := map[int]bool{}
-		for _, d := range append([]string{g.v2}, mapValues(g.v1)...) {
-			if d != "" {
-				for _, pid := range members(d) {
-					pids[pid] = true
-				}
+			d := filepath.Join(parent, e.Name())
+			if hier == "" {
+				g.v2 = d
+			} else {
+				g.v1[hier] = d
 			}
 		}
-		if err := g.kill(); err != nil {
-			errs = append(errs, err)
-		}
-		if !waitUntil(g.empty) {
-			errs = append(errs, errors.New("sandbox: leftover cgroup "+name+" did not empty"))
-			continue
-		}
-		killed += len(pids)
-		if err := g.remove(); err != nil {
-			errs = append(errs, err)
-		}
-		s.log.Warn("sandbox: reaped leftover cgroup", "name", name, "processes", len(pids))
 	}
-	return killed, errors.Join(errs...)
+	return names
+}
+
+// reapGroup kills every member of a leftover cgroup and removes it.
+func (s *Sandbox) reapGroup(name string, g *group) (int, error) {
+	pids := len(g.allMembers())
+	if err := g.kill(); err != nil {
+		return 0, err
+	}
+	if !waitUntil(g.empty) {
+		return 0, errors.New("sandbox: leftover cgroup " + name + " did not empty")
+	}
+	if err := g.remove(); err != nil {
+		return pids, err
+	}
+	s.log.Warn("sandbox: reaped leftover cgroup", "name", name, "processes", pids)
+	return pids, nil
 }

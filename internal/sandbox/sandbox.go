@@ -22,14 +22,17 @@ type Layers struct {
 	Seccomp    bool   `json:"seccomp"`
 	Rlimits    bool   `json:"rlimits"`
 	UIDDrop    bool   `json:"uid_drop"`
+	// Staged: mounts are bound by the helper first (stage.go), so the data
+	// folder may sit below folders the sandbox uid cannot enter.
+	Staged bool `json:"staged"`
 }
 
 // Confined reports whether student code is kept from other people's files.
 func (l Layers) Confined() bool { return l.Namespaces || l.Landlock }
 
 func (l Layers) String() string {
-	return fmt.Sprintf("cgroup=%s namespaces=%t landlock=%t seccomp=%t rlimits=%t uid_drop=%t",
-		l.Cgroup, l.Namespaces, l.Landlock, l.Seccomp, l.Rlimits, l.UIDDrop)
+	return fmt.Sprintf("cgroup=%s namespaces=%t landlock=%t seccomp=%t rlimits=%t uid_drop=%t staged=%t",
+		l.Cgroup, l.Namespaces, l.Landlock, l.Seccomp, l.Rlimits, l.UIDDrop, l.Staged)
 }
 
 // Sandbox starts confined processes. It is safe for concurrent use.
@@ -39,6 +42,7 @@ type Sandbox struct {
 	layers      Layers
 	cg          *cgroups
 	landlockABI int
+	stage       string // where the helper stages mounts (stage.go); "" when it cannot
 
 	mu   sync.Mutex
 	live map[string]bool // ids whose cgroup belongs to a running process of ours
@@ -60,7 +64,7 @@ func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) 
 	s.layers.Rlimits = true
 	s.layers.UIDDrop = os.Geteuid() == 0
 	if s.layers.UIDDrop {
-		cg, errs := setupCgroups(findCgroups("/sys/fs/cgroup"), cfg.CgroupName, cfg.TotalMemory)
+		cg, errs := setupCgroups(findCgroups("/sys/fs/cgroup"), cfg.CgroupName, newInstanceName(), cfg.TotalMemory)
 		for _, e := range errs {
 			log.Warn("sandbox: cgroup layer partly unavailable", "err", e)
 		}
@@ -71,6 +75,11 @@ func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) 
 	s.layers.Cgroup = s.cg.mode()
 	if fi, err := os.Stat(cfg.Bwrap); err == nil && fi.Mode()&0o111 != 0 && !cfg.NoNamespaces {
 		s.layers.Namespaces = true
+		if s.layers.UIDDrop {
+			if s.stage, err = newStage(); err != nil {
+				log.Warn("sandbox: no stage folder for mounts", "err", err)
+			}
+		}
 	}
 	s.landlockABI = landlockABI()
 	s.layers.Landlock = !s.layers.Namespaces && s.landlockABI > 0
@@ -89,6 +98,11 @@ func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) 
 		}
 		log.Warn("sandbox: trial run failed", "layers", s.layers.String(), "err", err)
 		switch {
+		case s.stage != "":
+			// Without staging, bwrap reaches a home only if the sandbox
+			// uid can walk down to it; the runner's self-test says so.
+			os.Remove(s.stage)
+			s.stage = ""
 		case s.layers.Namespaces:
 			s.layers.Namespaces = false
 			s.layers.Landlock = s.landlockABI > 0
@@ -100,6 +114,7 @@ func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) 
 			return nil, fmt.Errorf("sandbox: cannot run %s at all: %w", cfg.Python, err)
 		}
 	}
+	s.layers.Staged = s.stage != ""
 	if !s.layers.Confined() {
 		if !cfg.AllowUnconfined {
 			return nil, errors.New("sandbox: neither bubblewrap nor Landlock works here, so student code could read other students' files; set AllowUnconfined to run anyway")
@@ -110,7 +125,7 @@ func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) 
 	return s, nil
 }
 
-// trial runs `python -I -c pass` through the current layers.
+// trial runs `python -I -c "print('ok')"` through the current layers.
 func (s *Sandbox) trial(ctx context.Context) error {
 	dir, err := os.MkdirTemp("", "pythonide-probe-")
 	if err != nil {
@@ -120,11 +135,16 @@ func (s *Sandbox) trial(ctx context.Context) error {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return err
 	}
+	at := dir
+	if s.Remaps() {
+		at = "/home/probe"
+	}
 	var out strings.Builder
 	p, err := s.Start(Spec{
-		ID:   "probe-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(dir),
-		Args: []string{"-I", "-c", "print('ok')"},
-		Dir:  dir, Home: dir, Stdout: &out, Stderr: &out,
+		ID:     "probe-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(dir),
+		Args:   []string{"-I", "-c", "print('ok')"},
+		Mounts: []Mount{{Host: dir, At: at, Write: true}},
+		Dir:    at, Stdout: &out, Stderr: &out,
 	})
 	if err != nil {
 		return err
@@ -142,13 +162,16 @@ func (s *Sandbox) Layers() Layers { return s.layers }
 
 // Close removes our (empty) cgroup subtree. Call it after every process ended.
 func (s *Sandbox) Close() error {
-	var errs []error
-	for _, d := range append([]string{s.cg.v2}, mapValues(s.cg.v1)...) {
-		if d != "" {
-			if err := unix.Rmdir(d); err != nil && err != unix.ENOENT {
-				errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
-			}
+	errs := []error{s.cg.close()}
+	if s.stage != "" {
+		if err := os.Remove(s.stage); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// Problems says what confinement this sandbox has lost since Probe, in
+// words for /health ("" while nothing is lost), and how often its cgroup
+// subtree vanished and was made again.
+func (s *Sandbox) Problems() (lost string, recreated int) { return s.cg.problem() }

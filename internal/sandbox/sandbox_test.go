@@ -45,7 +45,7 @@ func TestHelloWorld(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			code := "import os\nprint('hello', os.getuid(), os.getgid())\nopen('out.txt','w').write('x')\n"
 			e, out := run(t, s, w.spec("hello", w.script(t, "hello.py", code)))
 			if e.Reason != ReasonExited || e.Code != 0 {
@@ -80,7 +80,7 @@ func TestExitReasons(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			for _, c := range cases {
 				e, out := run(t, s, w.spec("reasons", "-c", c.code))
 				if e.Reason != c.reason || e.Code != c.exitCode || e.Signal != c.signal {
@@ -98,7 +98,7 @@ func TestMemoryBomb(t *testing.T) {
 			if !s.cg.limitsMemory() {
 				t.Skip("no memory cgroup (layer: cgroup memory controller)")
 			}
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			e, out := run(t, s, w.spec("membomb", "-c", "x = 'a' * (200 * 1024 * 1024)\nprint('survived')"))
 			if e.Reason != ReasonMemory || strings.Contains(out, "survived") {
 				t.Errorf("exit %+v, output %q: want memory_limit", e, out)
@@ -113,7 +113,7 @@ func TestMemoryRlimitWithoutCgroup(t *testing.T) {
 	real := s.cg
 	s.cg = &cgroups{v1: map[string]string{}}
 	t.Cleanup(func() { s.cg = real }) // runs before Close removes the subtree
-	w := newWorld(t, s.cfg.UID)
+	w := newWorld(t, s)
 	e, out := run(t, s, w.spec("datalimit", "-c", "x = 'a' * (200 * 1024 * 1024)"))
 	if e.Reason != ReasonError || !strings.Contains(out, "MemoryError") {
 		t.Errorf("exit %+v, output %q: want a MemoryError", e, out)
@@ -141,7 +141,7 @@ func TestForkBombHeldAndKilled(t *testing.T) {
 			if s.cg.mode() == "none" {
 				t.Skip("no pids cgroup (layer: cgroup pids controller)")
 			}
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			p, lines := startLines(t, s, w.spec("forkbomb", w.script(t, "bomb.py", forkBomb)))
 			line := <-lines
 			var n int
@@ -186,7 +186,7 @@ func TestKillReachesSetsidDoubleFork(t *testing.T) {
 			if s.cg.mode() == "none" && !s.layers.Namespaces {
 				t.Skip("neither cgroups nor a pid namespace: a setsid daemon can escape Kill")
 			}
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			p, lines := startLines(t, s, w.spec("daemon", w.script(t, "daemon.py", daemon)))
 			var dpid int
 			fmt.Sscanf(<-lines, "daemon %d", &dpid)
@@ -228,7 +228,7 @@ func TestCPULimit(t *testing.T) {
 			cfg := m.cfg
 			cfg.CPUSeconds = 1
 			s := newSandbox(t, cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			e, out := run(t, s, w.spec("cpu", "-c", "while True: pass"))
 			if e.Reason != ReasonCPU {
 				t.Errorf("exit %+v, output %q: want cpu_limit", e, out)
@@ -252,7 +252,7 @@ except OSError as e:
 			cfg := m.cfg
 			cfg.MaxFileBytes = 1 << 20
 			s := newSandbox(t, cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			e, out := run(t, s, w.spec("fsize", "-c", code))
 			if e.Reason != ReasonExited || strings.TrimSpace(out) != "EFBIG" {
 				t.Errorf("exit %+v, output %q: want EFBIG", e, out)
@@ -286,7 +286,7 @@ for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
 			if !s.layers.Namespaces && !s.layers.Seccomp {
 				t.Skip("neither a network namespace nor seccomp (layers: namespaces, seccomp)")
 			}
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			e, out := run(t, s, w.spec("net", "-c", code))
 			if e.Reason != ReasonExited || strings.Contains(out, "connected") || strings.Count(out, "blocked") != 2 {
 				t.Errorf("exit %+v, output %q: want both sockets blocked", e, out)
@@ -299,7 +299,7 @@ func TestFileIsolation(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			// World-readable on purpose: only the sandbox may stop the reads.
 			other := filepath.Join(w.root, "other-home")
 			os.Mkdir(other, 0o755)
@@ -332,7 +332,7 @@ func TestEnvironmentHasNoServerSecrets(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			spec := w.spec("env", "-c", "import os\nfor k, v in sorted(os.environ.items()): print(k + '=' + v)")
 			spec.Env = append(spec.Env, "GIVEN=yes")
 			_, out := run(t, s, spec)
@@ -352,13 +352,15 @@ func TestExtraFilesAndStdin(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			r, wr, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			spec := w.spec("ctl", "-c", "import os, sys\nos.write(3, sys.stdin.readline().encode())\nprint(sorted(os.listdir('/proc/self/fd')))")
+			// No /proc inside bubblewrap: find the open descriptors by fstat.
+			list := "fds = []\nfor fd in range(256):\n    try:\n        os.fstat(fd)\n        fds.append(fd)\n    except OSError:\n        pass\nprint(fds)"
+			spec := w.spec("ctl", "-c", "import os, sys\nos.write(3, sys.stdin.readline().encode())\n"+list)
 			spec.ExtraFiles = []*os.File{wr}
 			spec.Stdin = strings.NewReader("control\n")
 			e, out := run(t, s, spec)
@@ -367,8 +369,9 @@ func TestExtraFilesAndStdin(t *testing.T) {
 			if e.Reason != ReasonExited || got != "control\n" {
 				t.Errorf("exit %+v, fd 3 got %q, output %q", e, got, out)
 			}
-			// 0, 1, 2, the control fd, and listdir's own fd: nothing else leaks in.
-			if strings.TrimSpace(out) != "['0', '1', '2', '3', '4']" {
+			// 0, 1, 2 and the control fd: nothing else leaks in, not
+			// bubblewrap's options or seccomp program either.
+			if strings.TrimSpace(out) != "[0, 1, 2, 3]" {
 				t.Errorf("open fds in the child: %s", out)
 			}
 		})
@@ -380,30 +383,45 @@ func TestReapLeftovers(t *testing.T) {
 	if s.cg.mode() == "none" {
 		t.Skip("no cgroups (layer: cgroup)")
 	}
-	w := newWorld(t, s.cfg.UID)
+	w := newWorld(t, s)
 	// A live process of this instance must survive the reaping.
 	live, lines := startLines(t, s, w.spec("live", "-c", "print('up', flush=True)\nimport time\ntime.sleep(1000)"))
 	<-lines
 	defer func() { live.Kill(); live.Wait() }()
+	// So must a live neighbour: another server with the same --cgroup-name.
+	neighbour := newSandboxNamed(t, Config{}, s.cfg.CgroupName)
+	nw := newWorld(t, neighbour)
+	theirs, theirLines := startLines(t, neighbour, nw.spec("theirs", "-c", "print('up', flush=True)\nimport time\ntime.sleep(1000)"))
+	<-theirLines
+	defer func() { theirs.Kill(); theirs.Wait() }()
 
-	// A stale cgroup as a crashed instance leaves it: a process and its setsid child.
-	stale, err := s.cg.create("stale", groupLimits{memory: 64 << 20, maxProcs: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	join := "for f in \"$@\"; do echo $$ > \"$f\"; done; setsid sleep 1000 & exec sleep 1000"
-	sh := exec.Command("/bin/sh", append([]string{"-c", join, "sh"}, stale.joinFiles()...)...)
-	if fd, _ := stale.placementFD(); fd >= 0 {
-		sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
-	}
-	if err := sh.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer sh.Wait()
-	waitUntil(func() bool { return len(stale.allMembers()) >= 2 })
-	stalePids := stale.allMembers()
-	if len(stalePids) < 2 {
-		t.Fatalf("stale cgroup holds %v, want the shell and its setsid child", stalePids)
+	// Stale cgroups as a crashed server leaves them: one in our own subtree
+	// (ids we did not start), one in the subtree of a server that no longer
+	// runs (same pid, other start time), each with a setsid child.
+	dead := siblingCgroups(t, s.cg, "i"+strconv.Itoa(os.Getpid())+"-1")
+	var stalePids []int
+	var staleGroups []*group
+	for i, c := range []*cgroups{s.cg, dead} {
+		stale, err := c.create("stale"+strconv.Itoa(i), groupLimits{memory: 64 << 20, maxProcs: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		join := "for f in \"$@\"; do echo $$ > \"$f\"; done; setsid sleep 1000 & exec sleep 1000"
+		sh := exec.Command("/bin/sh", append([]string{"-c", join, "sh"}, stale.joinFiles()...)...)
+		if fd, _ := stale.placementFD(); fd >= 0 {
+			sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+		}
+		if err := sh.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer sh.Wait()
+		waitUntil(func() bool { return len(stale.allMembers()) >= 2 })
+		pids := stale.allMembers()
+		if len(pids) < 2 {
+			t.Fatalf("stale cgroup holds %v, want the shell and its setsid child", pids)
+		}
+		stalePids = append(stalePids, pids...)
+		staleGroups = append(staleGroups, stale)
 	}
 	decoy := exec.Command("/bin/sleep", "1000")
 	if err := decoy.Start(); err != nil {
@@ -420,18 +438,86 @@ func TestReapLeftovers(t *testing.T) {
 			t.Errorf("stale pid %d survived", pid)
 		}
 	}
-	assertRemoved(t, stale)
+	for _, g := range staleGroups {
+		assertRemoved(t, g)
+	}
+	for _, d := range append([]string{dead.v2}, mapValues(dead.v1)...) {
+		if d != "" && exists(d) {
+			t.Errorf("the dead server's subtree %s was not removed", d)
+		}
+	}
 	if gone(decoy.Process.Pid) {
 		t.Errorf("the decoy sleep outside our cgroups was killed")
 	}
 	if _, _, err := live.Usage(); err != nil || gone(live.PID()) {
 		t.Errorf("the live process was reaped: %v", err)
 	}
+	if _, _, err := theirs.Usage(); err != nil || gone(theirs.PID()) {
+		t.Errorf("the live neighbour's process was reaped: %v", err)
+	}
+}
+
+// siblingCgroups is a subtree beside c's, as another instance of the same
+// name would have it.
+func siblingCgroups(t *testing.T, c *cgroups, instance string) *cgroups {
+	t.Helper()
+	sib := &cgroups{m: c.m, name: c.name, instance: instance, total: c.total, v2Limits: c.v2Limits, v1: map[string]string{}}
+	if c.v2 != "" {
+		sib.v2 = filepath.Join(filepath.Dir(c.v2), instance)
+	}
+	for ctrl, d := range c.v1 {
+		sib.v1[ctrl] = filepath.Join(filepath.Dir(d), instance)
+	}
+	if err := sib.recreate(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sib.close() })
+	return sib
+}
+
+// Two servers on one host with the same --cgroup-name: one shutting down
+// must not take the other's cgroups, and a subtree that vanishes is made
+// again on the next start.
+func TestNeighbourShutdownAndVanishedSubtree(t *testing.T) {
+	a := newSandbox(t, Config{})
+	if a.cg.mode() == "none" {
+		t.Skip("no cgroups (layer: cgroup)")
+	}
+	b := newSandboxNamed(t, Config{}, a.cfg.CgroupName)
+	w := newWorld(t, a)
+	running, lines := startLines(t, a, w.spec("running", "-c", "print('up', flush=True)\nimport time\ntime.sleep(1000)"))
+	<-lines
+	if err := b.Close(); err != nil {
+		t.Fatalf("the neighbour's Close: %v", err)
+	}
+	if _, _, err := running.Usage(); err != nil || gone(running.PID()) {
+		t.Fatalf("a's program did not survive b's shutdown: %v", err)
+	}
+	if e, out := run(t, a, w.spec("after", "-c", "print('still here')")); e.Reason != ReasonExited || out != "still here\n" {
+		t.Fatalf("a run after the neighbour's shutdown: %+v %q", e, out)
+	}
+	running.Kill()
+	running.Wait()
+
+	// Now a's whole subtree vanishes (an operator, an older neighbour).
+	for _, d := range append([]string{a.cg.v2}, mapValues(a.cg.v1)...) {
+		if d != "" {
+			if err := rmdirRetry(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if e, out := run(t, a, w.spec("again", "-c", "print('made again')")); e.Reason != ReasonExited || out != "made again\n" {
+		t.Fatalf("a run after the subtree vanished: %+v %q", e, out)
+	}
+	if lost, n := a.Problems(); lost != "" || n != 1 {
+		t.Errorf("Problems() = %q, %d; want nothing lost, recreated once", lost, n)
+	}
 }
 
 func TestUsage(t *testing.T) {
 	s := newSandbox(t, Config{})
-	w := newWorld(t, s.cfg.UID)
+	w := newWorld(t, s)
 	p, lines := startLines(t, s, w.spec("usage", "-c", "x = 'a' * (20 * 1024 * 1024)\nimport time\nt = time.time()\nwhile time.time() - t < 0.3: pass\nprint('ready', flush=True)\ntime.sleep(1000)"))
 	<-lines
 	mem, cpu, err := p.Usage()
@@ -447,11 +533,16 @@ func TestUsage(t *testing.T) {
 
 func TestStartRefusesBadSpecs(t *testing.T) {
 	s := newSandbox(t, Config{})
-	w := newWorld(t, s.cfg.UID)
+	w := newWorld(t, s)
 	cases := map[string]func(*Spec){
 		"id with slash":     func(sp *Spec) { sp.ID = "../escape" },
-		"relative home":     func(sp *Spec) { sp.Home = "home" },
-		"unclean read-only": func(sp *Spec) { sp.ReadOnly = []string{"/usr/../etc"} },
+		"relative home":     func(sp *Spec) { sp.Mounts[0].Host = "home" },
+		"unclean read-only": func(sp *Spec) { sp.Mounts = append(sp.Mounts, Mount{Host: "/usr/../etc", At: "/usr/../etc"}) },
+		"no mounts":         func(sp *Spec) { sp.Mounts = nil },
+		"dir in no mount":   func(sp *Spec) { sp.Dir = "/nowhere" },
+		"two at one place":  func(sp *Spec) { sp.Mounts = append(sp.Mounts, sp.Mounts[0]) },
+		"over the system":   func(sp *Spec) { sp.Mounts[0].At, sp.Dir = "/usr/lib", "/usr/lib" },
+		"over everything":   func(sp *Spec) { sp.Mounts[0].At, sp.Dir = "/", "/" },
 	}
 	for name, mutate := range cases {
 		spec := w.spec("bad", "-c", "pass")
@@ -478,7 +569,7 @@ func TestFreezeThaw(t *testing.T) {
 	if s.cg.mode() == "none" {
 		t.Skip("no cgroups (layer: cgroup freezer)")
 	}
-	w := newWorld(t, s.cfg.UID)
+	w := newWorld(t, s)
 	p, lines := startLines(t, s, w.spec("freeze", "-c", "import time\nwhile True:\n    print('tick', flush=True)\n    time.sleep(0.02)"))
 	<-lines
 	if err := p.Freeze(); err != nil {
@@ -512,7 +603,7 @@ func TestBackgroundLowersTheWholeTreeOnly(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			spec := w.spec("nice-"+m.name, "-c", "import os, time\nif os.fork() == 0:\n    time.sleep(30)\nprint('up', flush=True)\ntime.sleep(30)\n")
 			p, lines := startLines(t, s, spec)
 			if l := <-lines; l != "up" {
@@ -546,7 +637,7 @@ func TestNiceStartAndForeground(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			w := newWorld(t, s.cfg.UID)
+			w := newWorld(t, s)
 			spec := w.spec("fg-"+m.name, "-c", "import os, time\nif os.fork() == 0:\n    time.sleep(30)\nprint('up', os.getpriority(os.PRIO_PROCESS, 0), flush=True)\ntime.sleep(30)\n")
 			spec.Nice = 7
 			p, lines := startLines(t, s, spec)

@@ -139,9 +139,10 @@ func (r *rig) regID(owner string) string {
 func cgroupDirs(id string) []string {
 	base := "pythonide-webtest-" + strconv.Itoa(os.Getpid()) + "-*"
 	var dirs []string
+	// <hierarchy>/<the server's cgroup>/<--cgroup-name>/<instance>/<id>
 	for _, pat := range []string{
-		filepath.Join("/sys/fs/cgroup", "*", base, id),
-		filepath.Join("/sys/fs/cgroup", base, id),
+		filepath.Join("/sys/fs/cgroup", "*", base, "i*", id),
+		filepath.Join("/sys/fs/cgroup", base, "i*", id),
 	} {
 		m, _ := filepath.Glob(pat)
 		dirs = append(dirs, m...)

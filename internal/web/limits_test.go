@@ -216,6 +216,10 @@ func TestLimitConfinement(t *testing.T) {
 		t.Fatalf("course file: %d %s", res.status, res.body)
 	}
 	course := filepath.Join(r.cfg.WorkspaceRoot(), "Python101")
+	courseAt := course // where the program sees it
+	if r.runner.Layers().Namespaces {
+		courseAt = runner.CourseAt + "/Python101"
+	}
 	bobFile := filepath.Join(r.ws.HomePath("bob"), "secret.py")
 
 	src := fmt.Sprintf(`import os
@@ -239,7 +243,7 @@ print('db', read(%q))
 print('environ', read('/proc/%d/environ'), 'PYTHONIDE_TEST_SECRET' in os.environ)
 print('course-read', read(%q))
 print('course-write', write(%q), write(%q))
-`, secret, bobFile, dbPath, os.Getpid(), filepath.Join(course, "ex.py"), filepath.Join(course, "ex.py"), filepath.Join(course, "new.py"))
+`, secret, bobFile, dbPath, os.Getpid(), filepath.Join(courseAt, "ex.py"), filepath.Join(courseAt, "ex.py"), filepath.Join(courseAt, "new.py"))
 	w := alice.ws()
 	alice.runSource(w, "peek", "peek.py", src)
 	out, errOut, _ := w.until("peek", runner.MsgREPLReady, wait)

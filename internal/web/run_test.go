@@ -61,22 +61,32 @@ func TestInputOrderingAndRoundTrip(t *testing.T) {
 }
 
 func TestEmptyREPLAndTraceback(t *testing.T) {
-	_, _, alice, _ := newClassRunRig(t, nil)
+	r, _, alice, _ := newClassRunRig(t, nil)
 	w := alice.ws()
 	w.send(map[string]any{"type": "repl", "id": "e"})
-	if m := w.next("e", wait); m.Type != runner.MsgStarted || m.Kind != "repl" {
-		t.Fatalf("%+v", m)
+	started := w.next("e", wait)
+	if started.Type != runner.MsgStarted || started.Kind != "repl" {
+		t.Fatalf("%+v", started)
+	}
+	// The started message says where the program sees the home, so the
+	// browser can link a traceback's files.
+	home := r.ws.HomePath("alice")
+	if r.runner.Layers().Namespaces {
+		home = runner.HomeAt
+	}
+	if len(started.Paths) == 0 || started.Paths[0] != (runner.PathMap{At: home, Path: "Local/alice"}) {
+		t.Errorf("started paths %+v, want the home %q first", started.Paths, home)
 	}
 	w.until("e", runner.MsgREPLReady, wait)
-	w.send(map[string]any{"type": "stdin", "id": "e", "data": "import os; print(os.getcwd().endswith('Local/alice'))"})
-	if out, _, _ := w.until("e", runner.MsgREPLReady, wait); out != "True\n" {
-		t.Fatalf("cwd: %q", out)
+	w.send(map[string]any{"type": "stdin", "id": "e", "data": "import os; print(os.getcwd())"})
+	if out, _, _ := w.until("e", runner.MsgREPLReady, wait); out != home+"\n" {
+		t.Fatalf("cwd: %q, want %q", out, home)
 	}
 
 	p := alice.program("boom.py", "def f():\n    return 1/0\nf()\n")
 	w.send(map[string]any{"type": "run", "id": "b", "path": p})
 	_, errOut, m := w.until("b", runner.MsgExit, wait)
-	if m.Reason != "error" || !strings.Contains(errOut, "ZeroDivisionError") || !strings.Contains(errOut, "boom.py") || strings.Contains(errOut, "pythonide_driver") {
+	if m.Reason != "error" || !strings.Contains(errOut, "ZeroDivisionError") || !strings.Contains(errOut, `File "`+home+`/boom.py", line 2`) || strings.Contains(errOut, "pythonide_driver") {
 		t.Fatalf("traceback %q, exit %+v", errOut, m)
 	}
 }
