@@ -27,12 +27,16 @@ import (
 // message rate limit are in limits_test.go.
 
 // atkDial tries a WebSocket upgrade for c with the given Origin ("" sends
-// none) and returns the HTTP status of the answer.
-func atkDial(t *testing.T, c *client, origin string) int {
+// none) and more headers as name, value pairs, and returns the HTTP status
+// of the answer.
+func atkDial(t *testing.T, c *client, origin string, headers ...string) int {
 	t.Helper()
 	hdr := http.Header{}
 	if origin != "" {
 		hdr.Set("Origin", origin)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		hdr.Set(headers[i], headers[i+1])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -50,12 +54,14 @@ func atkDial(t *testing.T, c *client, origin string) int {
 
 func TestAttackCrossSiteWebSocket(t *testing.T) {
 	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.PublicOrigins = []string{"https://ide.school.example"} })
-	for _, o := range []string{"https://evil.example", "null", "http://127.0.0.1:1", r.srv.URL + ".evil.example", "http://evil.example/" + r.srv.URL, "http://[::1"} {
+	otherScheme := strings.Replace(r.srv.URL, "http://", "https://", 1)
+	for _, o := range []string{"https://evil.example", "null", "http://127.0.0.1:1", r.srv.URL + ".evil.example", "http://evil.example/" + r.srv.URL, "http://[::1",
+		otherScheme, "ws://" + strings.TrimPrefix(r.srv.URL, "http://"), r.srv.URL + "/path", "http://ide.school.example", "https://ide.school.example:8443"} {
 		if code := atkDial(t, alice, o); code != http.StatusForbidden {
 			t.Errorf("upgrade from Origin %q: %d, want 403", o, code)
 		}
 	}
-	for _, o := range []string{r.srv.URL, "", "https://ide.school.example"} {
+	for _, o := range []string{r.srv.URL, r.srv.URL + "/", "", "https://ide.school.example", "https://IDE.school.example:443"} {
 		if code := atkDial(t, alice, o); code != http.StatusSwitchingProtocols {
 			t.Errorf("upgrade from Origin %q: %d, want 101", o, code)
 		}
@@ -65,6 +71,22 @@ func TestAttackCrossSiteWebSocket(t *testing.T) {
 	}
 	if code := atkDial(t, r.withToken("forged"), r.srv.URL); code != http.StatusUnauthorized {
 		t.Errorf("upgrade with a forged session: %d, want 401", code)
+	}
+}
+
+// Behind a TLS-terminating balancer the site is https: an http:// page of
+// the same host is another origin and is refused.
+func TestWebSocketOriginComparesTheScheme(t *testing.T) {
+	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.0/8", "::1/128"} })
+	host := strings.TrimPrefix(r.srv.URL, "http://")
+	if code := atkDial(t, alice, "http://"+host, "X-Forwarded-Proto", "https"); code != http.StatusForbidden {
+		t.Errorf("http:// origin for an https:// site: %d, want 403", code)
+	}
+	if code := atkDial(t, alice, "https://"+host, "X-Forwarded-Proto", "https"); code != http.StatusSwitchingProtocols {
+		t.Errorf("https:// origin for the https:// site: %d, want 101", code)
+	}
+	if code := atkDial(t, alice, "https://"+host); code != http.StatusForbidden {
+		t.Errorf("https:// origin for the plain http:// site: %d, want 403", code)
 	}
 }
 

@@ -198,6 +198,12 @@ func (s *Server) overTLS(r *http.Request) bool {
 	case "never":
 		return false
 	}
+	return s.viaTLS(r)
+}
+
+// viaTLS reports whether the browser reached us over TLS: directly, or
+// through a trusted proxy that says so.
+func (s *Server) viaTLS(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}

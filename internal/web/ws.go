@@ -129,25 +129,52 @@ func (c *wsConn) sendError(id string, err error) {
 
 // sameOrigin refuses a WebSocket upgrade from another site (cross-site
 // WebSocket hijacking): the browser sends the cookie with it, so the
-// Origin must be ours or one of the configured public origins.
+// Origin must be ours — the same scheme, host and port as the site the
+// browser reached — or one of the configured public origins. An http://
+// page of the same host is another origin than an https:// site.
 func (s *Server) sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true // not a browser
 	}
-	u, err := url.Parse(origin)
-	if err != nil {
+	o, ok := canonicalOrigin(origin)
+	if !ok {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) {
+	scheme := "http"
+	if s.viaTLS(r) {
+		scheme = "https"
+	}
+	if own, ok := canonicalOrigin(scheme + "://" + r.Host); ok && own == o {
 		return true
 	}
-	for _, o := range s.cfg.PublicOrigins {
-		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+	for _, p := range s.cfg.PublicOrigins {
+		if c, ok := canonicalOrigin(p); ok && c == o {
 			return true
 		}
 	}
 	return false
+}
+
+// canonicalOrigin is scheme://host[:port] in lower case without a default
+// port; ok is false for anything that is not a plain http(s) origin.
+func canonicalOrigin(s string) (string, bool) {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443" {
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		return scheme + "://" + host, true
+	}
+	return scheme + "://" + net.JoinHostPort(host, port), true
 }
 
 func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Principal) {
