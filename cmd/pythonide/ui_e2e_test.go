@@ -52,19 +52,12 @@ func TestBrowserUI(t *testing.T) {
 		t.Skipf("browser tests skipped: %s", why)
 	}
 
-	dir := t.TempDir()
-	// t.TempDir's folders are private (0700); the sandbox uid must be able
-	// to walk down to the homes, as on a real data volume.
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := t.TempDir() // private parents, as a newcomer's may be
 	data := filepath.Join(dir, "data")
 	users := map[string]string{}
 	for _, u := range []struct{ name, role string }{
 		{"alice", "student"}, {"bob", "student"}, {"carol", "student"}, {"dave", "student"},
-		{"erin", "student"}, {"frank", "student"}, {"mallory", "student"}, {"prof", "professor"},
+		{"erin", "student"}, {"frank", "student"}, {"grace", "student"}, {"mallory", "student"}, {"prof", "professor"},
 	} {
 		pw := u.name + "-pw-1"
 		add := command(t, data, "user", "add", u.name, "--role", u.role, "--full-name", strings.ToUpper(u.name[:1])+u.name[1:]+" Example", "--password-stdin")

@@ -16,14 +16,14 @@ import (
 type Entry struct {
 	Name     string    `json:"name"`
 	Path     string    `json:"path"` // workspace path, e.g. "Local/alice/hw1.py"
-	Type     string    `json:"type"` // "file" | "dir"
+	Type     string    `json:"type"` // "file" | "dir" | "link"
 	Size     int64     `json:"size"`
 	Mtime    time.Time `json:"mtime"`
 	Writable bool      `json:"writable"` // for folders: may create and change things inside
-	// Link is true for a symbolic link (made by a student's program). It is
-	// listed as a file of size 0 so it can be seen, renamed and deleted;
-	// opening it works only if it points to a file in the same home or
-	// course folder.
+	// A symbolic link (made by a student's program) has type "link", size
+	// 0 and Link true; it can be seen, renamed and deleted, and opening it
+	// works only if it points to a file in the same home or course folder.
+	// Where it points is not shown: it may name a host path.
 	Link bool `json:"link,omitempty"`
 }
 
@@ -127,7 +127,7 @@ func (w *Workspace) entry(a Actor, p string, fi fs.FileInfo) Entry {
 	case fi.IsDir():
 		e.Type = "dir"
 	case fi.Mode()&fs.ModeSymlink != 0:
-		e.Link = true
+		e.Type, e.Link = "link", true
 	default:
 		e.Size = fi.Size()
 	}

@@ -126,8 +126,8 @@ func TestPlantedLinksAreNeverFollowedOut(t *testing.T) {
 		t.Fatalf("usage = %d, want %d (only welcome.py; links not followed)", used, want)
 	}
 
-	// Links are listed as files so they can be removed; removing one removes
-	// the link, not its target.
+	// Links are listed as links so they can be seen and removed; removing
+	// one removes the link, not its target.
 	es, err := f.ws.List(alice, "Local/alice")
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestPlantedLinksAreNeverFollowedOut(t *testing.T) {
 	for _, e := range es {
 		if e.Link {
 			seen++
-			if e.Type != "file" || e.Size != 0 {
+			if e.Type != "link" || e.Size != 0 {
 				t.Errorf("link entry = %+v", e)
 			}
 		}

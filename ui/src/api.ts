@@ -13,7 +13,7 @@ export interface Me {
 export interface Entry {
   name: string;
   path: string;
-  type: "file" | "dir";
+  type: "file" | "dir" | "link";
   size: number;
   mtime: string;
   writable: boolean;

@@ -52,8 +52,10 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
       if (!who) await relogin();
     },
   );
-  const consoles = new Consoles(sock);
   const editors = new Editors(me.username);
+  // A traceback link: a teacher may edit any file, a student their own.
+  const consoles = new Consoles(sock, (p, line) =>
+    void editors.reveal(p, line, me.role === "professor" || p.startsWith(me.home + "/")));
   const tree = new FileTree(me, {
     open: (p, w) => void editors.open(p, w),
     renamed: (a, b) => editors.renamed(a, b),

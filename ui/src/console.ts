@@ -6,6 +6,12 @@ import type { RunHandler, ServerMsg, Socket } from "./socket";
 
 export type RunState = "starting" | "running" | "input" | "repl" | "ended";
 
+/** OpenAt opens a workspace file in the editor at a line (a traceback link). */
+export type OpenAt = (path: string, line: number) => void;
+
+// A traceback frame: File "/home/student/hw.py", line 3
+const frameRe = /File "([^"\n]+)", line (\d+)/g;
+
 const maxChars = 400_000; // older output is trimmed so a long run never slows the page
 
 const endClass: Record<string, string> = {
@@ -32,6 +38,7 @@ export class RunConsole implements RunHandler {
   private draftLine = "";
   private waitFor: "input" | "repl" | null = null;
   private prompt = "";
+  private paths: { at: string; path: string }[] = [];
   state: RunState = "starting";
   id = "";
   kind: "script" | "repl" = "script";
@@ -41,6 +48,7 @@ export class RunConsole implements RunHandler {
     readonly key: string, // the file path, or "repl:<n>" for an empty REPL
     readonly title: string,
     private sock: Socket,
+    private openAt: OpenAt,
   ) {
     this.out = h("div", { class: "out", role: "log", "aria-live": "polite", "aria-label": `Output of ${title}`, tabindex: "0" });
     this.input = h("textarea", { class: "stdin", rows: 1, id: `stdin-${Math.random().toString(36).slice(2)}`, autocomplete: "off", spellcheck: "false", "aria-describedby": "" });
@@ -89,8 +97,11 @@ export class RunConsole implements RunHandler {
 
   onMessage(m: ServerMsg): void {
     if (m.seq) this.seq = m.seq;
+    if (m.type !== "stdout" && m.type !== "stderr") this.linkify();
     switch (m.type) {
       case "started":
+        // Longest first, so a folder inside another maps to itself.
+        this.paths = (m.paths ?? []).slice().sort((a, b) => b.at.length - a.at.length);
         this.setState("running");
         break;
       case "stdout":
@@ -146,6 +157,7 @@ export class RunConsole implements RunHandler {
     if (this.lastStream === stream && this.lastNode) {
       this.lastNode.appendData(text);
     } else {
+      this.linkify();
       const span = h("span", { class: stream });
       this.lastNode = document.createTextNode(text);
       span.append(this.lastNode);
@@ -164,7 +176,45 @@ export class RunConsole implements RunHandler {
       n.remove();
     }
     if (!this.out.querySelector(".trimmed")) this.out.prepend(h("div", { class: "trimmed muted" }, "(earlier output hidden)"));
-    this.lastNode = (this.out.lastChild?.lastChild as Text) ?? null;
+    const last = this.out.lastChild?.lastChild;
+    this.lastNode = last instanceof Text ? last : null;
+  }
+
+  /** workspacePath is the workspace file a program's path names, if any. */
+  private workspacePath(file: string): string | null {
+    for (const p of this.paths) {
+      if (file === p.at || file.startsWith(p.at + "/")) return p.path + file.slice(p.at.length);
+    }
+    return null;
+  }
+
+  /**
+   * linkify turns the traceback frames of the stderr text written last into
+   * links that open the file at the line. It runs once that text is
+   * complete: when other output follows, or the program waits or ends.
+   */
+  private linkify(): void {
+    if (this.lastStream !== "stderr" || !this.lastNode) return;
+    const node = this.lastNode;
+    const text = node.data;
+    this.lastNode = null;
+    this.lastStream = "";
+    const parts: (string | HTMLElement)[] = [];
+    let at = 0;
+    for (const m of text.matchAll(frameRe)) {
+      const path = this.workspacePath(m[1]);
+      if (!path) continue;
+      const line = Number(m[2]);
+      parts.push(text.slice(at, m.index));
+      parts.push(h("a", {
+        href: "#", class: "tb-link", title: `Open ${path} at line ${line}`,
+        onclick: (e: Event) => { e.preventDefault(); this.openAt(path, line); },
+      }, m[0]));
+      at = m.index + m[0].length;
+    }
+    if (parts.length === 0) return;
+    parts.push(text.slice(at));
+    node.replaceWith(...parts);
   }
 
   private figure(mime: string, data: string): void {

@@ -1,6 +1,6 @@
 // The console side: one tab per file run (running it again reuses its tab)
 // and per empty REPL, with Run (F5), Stop (Shift+F5) and New REPL.
-import { RunConsole } from "./console";
+import { RunConsole, type OpenAt } from "./console";
 import { baseName, h, newId, toast } from "./dom";
 import type { ServerMsg, Socket } from "./socket";
 
@@ -14,7 +14,7 @@ export class Consoles {
   readonly stopBtn: HTMLButtonElement;
   private empty: HTMLElement;
 
-  constructor(private sock: Socket) {
+  constructor(private sock: Socket, private openAt: OpenAt) {
     this.tabBar = h("div", { class: "tabs", role: "tablist", "aria-label": "Consoles" });
     this.stopBtn = h("button", { type: "button", class: "danger", title: "Stop the program (Shift+F5)", disabled: true, onclick: () => this.stopActive() }, "■ Stop");
     const replBtn = h("button", { type: "button", title: "Open a Python REPL in your folder", onclick: () => this.repl() }, "New REPL");
@@ -27,7 +27,7 @@ export class Consoles {
   }
 
   private add(key: string, title: string): RunConsole {
-    const c = new RunConsole(key, title, this.sock);
+    const c = new RunConsole(key, title, this.sock, this.openAt);
     c.onChange = () => this.refresh();
     c.tabEl.addEventListener("click", () => this.show(c));
     this.list.push(c);

@@ -213,6 +213,17 @@ export class Editors {
     return this.tabs.some((t) => t.path === path);
   }
 
+  /** reveal opens path and selects line (1-based), as a traceback link does. */
+  async reveal(path: string, line: number, writable: boolean): Promise<void> {
+    await this.open(path, writable);
+    const tab = this.tabs.find((t) => t.path === path);
+    if (!tab) return;
+    const doc = tab.view.state.doc;
+    const l = doc.line(Math.min(Math.max(1, line), doc.lines));
+    tab.view.dispatch({ selection: { anchor: l.from, head: l.to }, scrollIntoView: true });
+    tab.view.focus();
+  }
+
   async open(path: string, writable: boolean): Promise<void> {
     const existing = this.tabs.find((t) => t.path === path);
     if (existing) return this.show(existing);

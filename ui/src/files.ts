@@ -105,6 +105,7 @@ export class FileTree {
 
   private addNode(into: HTMLElement, e: Entry, depth: number, listing: Map<string, Entry[]>, build: (n: Node, es: Entry[], d: number) => void): void {
     const isDir = e.type === "dir";
+    const isLink = e.type === "link";
     const open = isDir && this.expanded.has(e.path) && listing.has(e.path);
     const readOnly = !e.writable && (depth === 0 || !isDir);
     const row = h("div", {
@@ -112,11 +113,12 @@ export class FileTree {
       style: `padding-left: ${0.5 + depth * 1}rem`,
       draggable: e.writable && depth > 0 ? "true" : null,
     },
-      h("span", { class: `icon${isDir ? "" : " file-icon"}${e.name.endsWith(".py") ? " py" : ""}`, "aria-hidden": "true" }, isDir ? (open ? "▾" : "▸") : ""),
+      h("span", { class: `icon${isDir ? "" : " file-icon"}${e.name.endsWith(".py") ? " py" : ""}`, "aria-hidden": "true" }, isDir ? (open ? "▾" : "▸") : isLink ? "↪" : ""),
       h("span", { class: "name" }, e.name),
       readOnly && depth === 0 ? h("span", { class: "badge" }, "read-only") : null,
+      isLink ? h("span", { class: "badge", title: "A link made by a program: it opens only if it points to a file in the same folder tree" }, "link") : null,
     );
-    const li = h("li", { role: "treeitem", "aria-selected": "false", tabindex: "-1", "data-path": e.path, "aria-label": e.name + (isDir ? " folder" : "") + (readOnly && depth === 0 ? ", read-only" : "") }, row);
+    const li = h("li", { role: "treeitem", "aria-selected": "false", tabindex: "-1", "data-path": e.path, "aria-label": e.name + (isDir ? " folder" : isLink ? ", link" : "") + (readOnly && depth === 0 ? ", read-only" : "") }, row);
     if (isDir) li.setAttribute("aria-expanded", String(open));
     const node: Node = { entry: e, depth, row: li, children: null };
     this.nodes.set(e.path, node);

@@ -13,6 +13,8 @@ export interface ServerMsg {
   code?: number | string;
   reason?: string;
   message?: string;
+  /** started: which workspace folder the program sees at which path */
+  paths?: { at: string; path: string }[];
 }
 
 export interface RunHandler {
