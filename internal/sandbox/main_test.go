@@ -141,6 +141,31 @@ func gone(pid int) bool {
 	return err != nil || len(f) > 0 && f[0] == "Z"
 }
 
+// procSet is processes by pid with their start times, so a later look is
+// not fooled by a pid the kernel gave to someone else meanwhile.
+type procSet map[int]uint64
+
+func snapshot(pids []int) procSet {
+	ps := procSet{}
+	for _, pid := range pids {
+		if st, err := procStartTime(pid); err == nil {
+			ps[pid] = st
+		}
+	}
+	return ps
+}
+
+// alive lists the processes of ps that still run.
+func (ps procSet) alive() []int {
+	var out []int
+	for pid, st := range ps {
+		if now, err := procStartTime(pid); err == nil && now == st && !gone(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 // startLines starts spec with stdout on a real pipe and delivers its lines;
 // the channel closes when output ends. The process is killed at cleanup.
 func startLines(t *testing.T, s *Sandbox, spec Spec) (*Process, <-chan string) {

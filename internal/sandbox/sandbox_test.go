@@ -152,16 +152,15 @@ func TestForkBombHeldAndKilled(t *testing.T) {
 			if len(pids) > s.cfg.MaxProcs {
 				t.Errorf("%d processes in the cgroup, pids.max is %d", len(pids), s.cfg.MaxProcs)
 			}
+			procs := snapshot(pids)
 			if err := p.Kill(); err != nil {
 				t.Errorf("Kill: %v", err)
 			}
 			if e := p.Wait(); e.Reason != ReasonKilled {
 				t.Errorf("exit %+v, want killed", e)
 			}
-			for _, pid := range pids {
-				if !gone(pid) {
-					t.Errorf("pid %d survived Kill", pid)
-				}
+			if left := procs.alive(); len(left) > 0 {
+				t.Errorf("pids %v survived Kill", left)
 			}
 			assertRemoved(t, p.g)
 		})
@@ -203,15 +202,9 @@ func TestKillReachesSetsidDoubleFork(t *testing.T) {
 					t.Fatalf("daemon %d died from a group kill; the test proves nothing", dpid)
 				}
 			}
+			procs := snapshot(pids)
 			p.Kill()
-			if !waitUntil(func() bool {
-				for _, pid := range pids {
-					if !gone(pid) {
-						return false
-					}
-				}
-				return true
-			}) {
+			if !waitUntil(func() bool { return len(procs.alive()) == 0 }) {
 				t.Errorf("processes %v survived Kill", pids)
 			}
 			if e := p.Wait(); e.Reason != ReasonKilled {
@@ -423,6 +416,7 @@ func TestReapLeftovers(t *testing.T) {
 		stalePids = append(stalePids, pids...)
 		staleGroups = append(staleGroups, stale)
 	}
+	staleProcs := snapshot(stalePids)
 	decoy := exec.Command("/bin/sleep", "1000")
 	if err := decoy.Start(); err != nil {
 		t.Fatal(err)
@@ -433,10 +427,8 @@ func TestReapLeftovers(t *testing.T) {
 	if err != nil || n != len(stalePids) {
 		t.Errorf("ReapLeftovers = %d, %v; want %d", n, err, len(stalePids))
 	}
-	for _, pid := range stalePids {
-		if !gone(pid) {
-			t.Errorf("stale pid %d survived", pid)
-		}
+	if left := staleProcs.alive(); len(left) > 0 {
+		t.Errorf("stale pids %v survived", left)
 	}
 	for _, g := range staleGroups {
 		assertRemoved(t, g)
