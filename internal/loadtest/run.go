@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 // replRounds is how many lines a student types into the REPL after a run.
@@ -28,7 +28,7 @@ type runState struct {
 	gotOut   bool
 	lastSeq  uint64 // the server's number of the last message consumed
 	lastType string // and its type
-	exit     *runner.Message
+	exit     *protocol.Message
 	stderr   string
 	stderrOK bool // the program may write to stderr (a MemoryError traceback)
 	lossOK   bool // the run is cut short anyway (a flood): output lost from the replay buffer is counted apart
@@ -47,7 +47,7 @@ func (s *student) start(ctx context.Context, what, file string, source func(nonc
 		return nil, err
 	}
 	rs := &runState{id: "r-" + nonce, what: what, chk: NewChecker(nonce)}
-	msg := map[string]any{"type": "run", "id": rs.id, "path": s.home + "/" + file}
+	msg := protocol.Request{Type: protocol.ReqRun, ID: rs.id, Path: s.home + "/" + file}
 	rs.sent = time.Now()
 	err := s.ws.send(ctx, msg)
 	if err != nil && s.ws.settle() && s.ws.tooSlow() {
@@ -68,7 +68,7 @@ func (s *student) start(ctx context.Context, what, file string, source func(nonc
 // pump consumes the run's messages until done accepts one. An exit that
 // done does not accept ends the run too early; an error message is the
 // server refusing.
-func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Message) bool) *opError {
+func (s *student) pump(ctx context.Context, rs *runState, done func(m protocol.Message) bool) *opError {
 	for {
 		m, err := s.ws.next(ctx)
 		if err != nil && s.ws.tooSlow() && rs.slow < maxSlowReattach && ctx.Err() == nil {
@@ -87,7 +87,7 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Mes
 		if err != nil {
 			return &opError{kind: rs.what + ": " + err.kind, detail: err.detail}
 		}
-		if m.ID != rs.id && !(m.Type == runner.MsgError && m.ID == "") {
+		if m.ID != rs.id && !(m.Type == protocol.MsgError && m.ID == "") {
 			if !s.abandoned[m.ID] {
 				s.lt.out.other(&s.lt.out.Stray, fmt.Sprintf("%s got a %s message for %q while running %q", s.name, m.Type, m.ID, rs.id))
 			}
@@ -109,26 +109,26 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Mes
 		rs.attached = false
 		rs.lastType = m.Type
 		switch m.Type {
-		case runner.MsgStdout:
+		case protocol.MsgStdout:
 			if !rs.gotOut {
 				rs.gotOut = true
 				s.lt.lat.add(OpFirstOutput, time.Since(rs.sent))
 			}
 			rs.chk.Feed(m.Data)
-		case runner.MsgStderr:
+		case protocol.MsgStderr:
 			if len(rs.stderr) < 4096 {
 				rs.stderr += m.Data
 			}
-		case runner.MsgError:
+		case protocol.MsgError:
 			code, _ := m.Code.(string)
 			return apiError(rs.what, 0, code, m.Message)
-		case runner.MsgExit:
+		case protocol.MsgExit:
 			rs.exit = &m
 		}
 		if done(m) {
 			return nil
 		}
-		if m.Type == runner.MsgExit {
+		if m.Type == protocol.MsgExit {
 			return failure(rs.what+": ended early", "exit %s (%v) %q; stderr %.200q", m.Reason, m.Code, m.Message, rs.stderr)
 		}
 	}
@@ -136,7 +136,7 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m runner.Mes
 
 // send sends a message about a run; a connection the server dropped as too
 // slow is re-attached first, as the browser does.
-func (s *student) send(ctx context.Context, rs *runState, msg map[string]any) *opError {
+func (s *student) send(ctx context.Context, rs *runState, msg protocol.Request) *opError {
 	if s.ws.tooSlow() && rs.slow < maxSlowReattach {
 		rs.slow++
 		s.lt.slowDrops.Add(1)
@@ -167,8 +167,8 @@ func tooSlow(rs *runState) *opError {
 	return failure(rs.what+": dropped as too slow", "the server closed the connection as too slow %d times; each re-attach was dropped again", rs.slow+1)
 }
 
-func is(typ string) func(runner.Message) bool {
-	return func(m runner.Message) bool { return m.Type == typ }
+func is(typ string) func(protocol.Message) bool {
+	return func(m protocol.Message) bool { return m.Type == typ }
 }
 
 // finish judges the output and, when the run failed midway, stops it and
@@ -179,7 +179,7 @@ func (s *student) finish(rs *runState, want int, truncated bool) {
 	}
 	if rs.exit == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		s.ws.send(ctx, map[string]any{"type": "stop", "id": rs.id})
+		s.ws.send(ctx, protocol.Request{Type: protocol.ReqStop, ID: rs.id})
 		cancel()
 		s.abandoned[rs.id] = true
 		return // a run cut short proves nothing about its output
@@ -207,7 +207,7 @@ func (s *student) interactiveRun(ctx context.Context, reconnect bool) *opError {
 	defer s.finish(rs, n+1+replRounds, false)
 
 	if reconnect {
-		if err := s.pump(ctx, rs, is(runner.MsgStdout)); err != nil {
+		if err := s.pump(ctx, rs, is(protocol.MsgStdout)); err != nil {
 			return err
 		}
 		if err := s.reattach(ctx, rs); err != nil {
@@ -215,8 +215,8 @@ func (s *student) interactiveRun(ctx context.Context, reconnect bool) *opError {
 		}
 	}
 	// After a reattach the input request may be the message already seen.
-	if rs.lastType != runner.MsgInputRequest {
-		if err := s.pump(ctx, rs, is(runner.MsgInputRequest)); err != nil {
+	if rs.lastType != protocol.MsgInputRequest {
+		if err := s.pump(ctx, rs, is(protocol.MsgInputRequest)); err != nil {
 			return err
 		}
 	}
@@ -239,31 +239,31 @@ func (s *student) interactiveRun(ctx context.Context, reconnect bool) *opError {
 // then waits for the REPL to be ready again.
 func (s *student) roundTrip(ctx context.Context, rs *runState, op Op, line string, seq int) *opError {
 	start := time.Now()
-	if err := s.send(ctx, rs, map[string]any{"type": "stdin", "id": rs.id, "data": line}); err != nil {
+	if err := s.send(ctx, rs, protocol.Request{Type: protocol.ReqStdin, ID: rs.id, Data: line}); err != nil {
 		return err
 	}
-	if err := s.pump(ctx, rs, func(runner.Message) bool { return rs.chk.Has(seq) }); err != nil {
+	if err := s.pump(ctx, rs, func(protocol.Message) bool { return rs.chk.Has(seq) }); err != nil {
 		return err
 	}
 	s.lt.lat.add(op, time.Since(start))
-	return s.pump(ctx, rs, is(runner.MsgREPLReady))
+	return s.pump(ctx, rs, is(protocol.MsgREPLReady))
 }
 
 // stop stops the run and times until its exit, which must give one of
 // reasons.
 func (s *student) stop(ctx context.Context, rs *runState, reasons ...string) *opError {
 	start := time.Now()
-	if err := s.send(ctx, rs, map[string]any{"type": "stop", "id": rs.id}); err != nil {
+	if err := s.send(ctx, rs, protocol.Request{Type: protocol.ReqStop, ID: rs.id}); err != nil {
 		return err
 	}
-	err := s.pump(ctx, rs, is(runner.MsgExit))
+	err := s.pump(ctx, rs, is(protocol.MsgExit))
 	if err != nil && err.code == "not_found" {
 		// The program ended on its own while the stop was on its way (a
 		// flood reaching the output cap while its output was still on the
 		// wire): the server no longer knows it, and its exit, already
 		// queued behind that output, still comes.
 		s.lt.stopRaces.Add(1)
-		err = s.pump(ctx, rs, is(runner.MsgExit))
+		err = s.pump(ctx, rs, is(protocol.MsgExit))
 	}
 	if err != nil {
 		return err
@@ -286,11 +286,11 @@ func (s *student) reattach(ctx context.Context, rs *runState) *opError {
 		return err
 	}
 	s.ws = w
-	if err := s.ws.send(ctx, map[string]any{"type": "attach", "id": rs.id, "since": rs.lastSeq}); err != nil {
+	if err := s.ws.send(ctx, protocol.Request{Type: protocol.ReqAttach, ID: rs.id, Since: rs.lastSeq}); err != nil {
 		return err
 	}
 	rs.attached = true
-	if err := s.pump(ctx, rs, func(m runner.Message) bool { return m.Type != runner.MsgExit }); err != nil {
+	if err := s.pump(ctx, rs, func(m protocol.Message) bool { return m.Type != protocol.MsgExit }); err != nil {
 		return err
 	}
 	s.lt.lat.add(OpReconnect, time.Since(start))
@@ -316,7 +316,7 @@ func (s *student) heavyRun(ctx context.Context, a Action) *opError {
 	switch a {
 	case ActBusy:
 		defer func() { s.finish(rs, 1, false) }()
-		if err := s.pump(ctx, rs, func(runner.Message) bool { return rs.chk.Has(1) }); err != nil {
+		if err := s.pump(ctx, rs, func(protocol.Message) bool { return rs.chk.Has(1) }); err != nil {
 			return err
 		}
 		t := time.NewTimer(busyHold)
@@ -331,7 +331,7 @@ func (s *student) heavyRun(ctx context.Context, a Action) *opError {
 		rs.stderrOK = true // the MemoryError traceback, when the rlimit comes first
 		truncated := true
 		defer func() { s.finish(rs, 2, truncated) }()
-		if err := s.pump(ctx, rs, is(runner.MsgExit)); err != nil {
+		if err := s.pump(ctx, rs, is(protocol.MsgExit)); err != nil {
 			return err
 		}
 		// Surviving means no limit stopped 400 MiB: reported as the exit
@@ -347,7 +347,7 @@ func (s *student) heavyRun(ctx context.Context, a Action) *opError {
 		// starved machine the program prints too slowly to reach the
 		// output cap soon.
 		wait, cancel := context.WithTimeout(ctx, floodPatience)
-		err := s.pump(wait, rs, is(runner.MsgExit))
+		err := s.pump(wait, rs, is(protocol.MsgExit))
 		cancel()
 		if err != nil && wait.Err() != nil && ctx.Err() == nil && rs.exit == nil {
 			// The stop may cross the program's own end at the output cap.

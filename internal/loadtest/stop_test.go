@@ -10,11 +10,11 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 // scriptedWS answers every stop with the messages answer gives for its id.
-func scriptedWS(t *testing.T, answer func(id string) []runner.Message) *client {
+func scriptedWS(t *testing.T, answer func(id string) []protocol.Message) *client {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
@@ -66,10 +66,10 @@ func stopStudent(t *testing.T, c *client) (*student, *runState) {
 // as it should, not a failure (a 300-student run counted 116 of them as
 // "flood: not_found").
 func TestStopCrossingTheProgramsEnd(t *testing.T) {
-	c := scriptedWS(t, func(id string) []runner.Message {
-		return []runner.Message{
-			{Type: runner.MsgError, ID: id, Code: "not_found", Message: "That program is not running any more."},
-			{Type: runner.MsgExit, ID: id, Seq: 8, Reason: "output_limit"},
+	c := scriptedWS(t, func(id string) []protocol.Message {
+		return []protocol.Message{
+			{Type: protocol.MsgError, ID: id, Code: "not_found", Message: "That program is not running any more."},
+			{Type: protocol.MsgExit, ID: id, Seq: 8, Reason: "output_limit"},
 		}
 	})
 	s, rs := stopStudent(t, c)
@@ -92,12 +92,12 @@ func TestStopCrossingTheProgramsEnd(t *testing.T) {
 // server lost the program) stays a failure.
 func TestStopNotFoundWithoutExitFails(t *testing.T) {
 	answered := false
-	c := scriptedWS(t, func(id string) []runner.Message {
+	c := scriptedWS(t, func(id string) []protocol.Message {
 		if answered {
 			return nil
 		}
 		answered = true
-		return []runner.Message{{Type: runner.MsgError, ID: id, Code: "not_found", Message: "gone"}}
+		return []protocol.Message{{Type: protocol.MsgError, ID: id, Code: "not_found", Message: "gone"}}
 	})
 	s, rs := stopStudent(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

@@ -3,20 +3,19 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/coder/websocket"
 
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 // wsConn is one student's WebSocket: a reader goroutine turns frames into
 // messages on a channel, which the student's current action consumes.
 type wsConn struct {
 	c      *websocket.Conn
-	msgs   chan runner.Message
+	msgs   chan protocol.Message
 	done   chan struct{} // closed when the reader has stopped
 	cancel context.CancelFunc
 	err    error // why the reader stopped; read after done
@@ -30,7 +29,7 @@ func dialWS(ctx context.Context, c *client) (*wsConn, *opError) {
 	}
 	conn.SetReadLimit(maxBody) // a figure or a merged chunk of output
 	rctx, cancel := context.WithCancel(context.Background())
-	w := &wsConn{c: conn, msgs: make(chan runner.Message, 1024), done: make(chan struct{}), cancel: cancel}
+	w := &wsConn{c: conn, msgs: make(chan protocol.Message, 1024), done: make(chan struct{}), cancel: cancel}
 	go w.read(rctx)
 	return w, nil
 }
@@ -43,9 +42,9 @@ func (w *wsConn) read(ctx context.Context) {
 			w.err = err
 			return
 		}
-		var m runner.Message
+		var m protocol.Message
 		if err := json.Unmarshal(b, &m); err != nil {
-			m = runner.Message{Type: "invalid", Data: string(b[:min(len(b), 200)])}
+			m = protocol.Message{Type: "invalid", Data: string(b[:min(len(b), 200)])}
 		}
 		select {
 		case w.msgs <- m:
@@ -56,17 +55,17 @@ func (w *wsConn) read(ctx context.Context) {
 	}
 }
 
-func (w *wsConn) send(ctx context.Context, msg map[string]any) *opError {
-	b, _ := json.Marshal(msg) // maps of strings and numbers always marshal
+func (w *wsConn) send(ctx context.Context, msg protocol.Request) *opError {
+	b, _ := json.Marshal(msg) // strings and a number always marshal
 	if err := w.c.Write(ctx, websocket.MessageText, b); err != nil {
-		return transportError(fmt.Sprintf("send %v", msg["type"]), err)
+		return transportError("send "+msg.Type, err)
 	}
 	return nil
 }
 
 // next is the next message; it fails when ctx ends or the connection closed
 // (after the messages already read are consumed).
-func (w *wsConn) next(ctx context.Context) (runner.Message, *opError) {
+func (w *wsConn) next(ctx context.Context) (protocol.Message, *opError) {
 	select {
 	case m := <-w.msgs:
 		return m, nil
@@ -81,9 +80,9 @@ func (w *wsConn) next(ctx context.Context) (runner.Message, *opError) {
 			return m, nil
 		default:
 		}
-		return runner.Message{}, failure("connection closed", "%v", w.err)
+		return protocol.Message{}, failure("connection closed", "%v", w.err)
 	case <-ctx.Done():
-		return runner.Message{}, transportError("wait", ctx.Err())
+		return protocol.Message{}, transportError("wait", ctx.Err())
 	}
 }
 

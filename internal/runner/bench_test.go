@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/protocol"
+
 	"github.com/pythonide/pythonide/internal/interp"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/sandbox"
@@ -94,8 +96,8 @@ func (w waker) Wake() {
 }
 
 // messages pulls sub's messages as they come, until the process's log is done.
-func messages(tb testing.TB, sub *Subscription, w waker) <-chan Message {
-	out := make(chan Message, 1024)
+func messages(tb testing.TB, sub *Subscription, w waker) <-chan protocol.Message {
+	out := make(chan protocol.Message, 1024)
 	go func() {
 		defer close(out)
 		defer sub.Close()
@@ -173,18 +175,18 @@ func benchRunToFirstOutput(b *testing.B, warmPool int) {
 		sink := messages(b, sub, w)
 		var stderr string
 		for m := range sink {
-			if m.Type == MsgStdout {
+			if m.Type == protocol.MsgStdout {
 				runs = append(runs, time.Since(start))
 				break
 			}
 			stderr += m.Data
-			if m.Type == MsgExit || m.Type == MsgError {
+			if m.Type == protocol.MsgExit || m.Type == protocol.MsgError {
 				b.Fatalf("run ended before output: %+v (stderr %q)", m, stderr)
 			}
 		}
 		r.Stop("bench", id)
 		for m := range sink {
-			if m.Type == MsgExit {
+			if m.Type == protocol.MsgExit {
 				break
 			}
 		}
@@ -233,7 +235,7 @@ func BenchmarkIdleREPLServerMemory(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		sinks := make([]<-chan Message, n)
+		sinks := make([]<-chan protocol.Message, n)
 		for j := 0; j < n; j++ {
 			w := make(waker, 1)
 			id := fmt.Sprint("r", i, "-", j)
@@ -243,7 +245,7 @@ func BenchmarkIdleREPLServerMemory(b *testing.B) {
 			}
 			sinks[j] = messages(b, sub, w)
 			for m := range sinks[j] {
-				if m.Type == MsgREPLReady {
+				if m.Type == protocol.MsgREPLReady {
 					break
 				}
 			}
@@ -254,7 +256,7 @@ func BenchmarkIdleREPLServerMemory(b *testing.B) {
 		for j := 0; j < n; j++ {
 			r.Stop("bench", fmt.Sprint("r", i, "-", j))
 			for m := range sinks[j] {
-				if m.Type == MsgExit {
+				if m.Type == protocol.MsgExit {
 					break
 				}
 			}

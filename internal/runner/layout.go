@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/sandbox"
 )
 
@@ -24,15 +25,9 @@ const (
 // layout is what one program sees: its mounts, each with the workspace path
 // it shows (for the browser, which turns a traceback's paths into links).
 type layout struct {
-	home   string          // host path of the owner's home
-	mounts []sandbox.Mount // the home first
-	paths  []PathMap       // At → workspace path, for every mount but the driver's
-}
-
-// PathMap says which workspace folder a program sees at At.
-type PathMap struct {
-	At   string `json:"at"`
-	Path string `json:"path"`
+	home   string             // host path of the owner's home
+	mounts []sandbox.Mount    // the home first
+	paths  []protocol.PathMap // At → workspace path, for every mount but the driver's
 }
 
 // layout builds what a program of owner's sees: the home, the driver, every
@@ -64,7 +59,7 @@ func (r *Runner) layoutAt(home, wsHome, student string) (layout, error) {
 		}
 		l.mounts = append(l.mounts, sandbox.Mount{Host: host, At: at, Write: write})
 		if wsPath != "" {
-			l.paths = append(l.paths, PathMap{At: at, Path: wsPath})
+			l.paths = append(l.paths, protocol.PathMap{At: at, Path: wsPath})
 		}
 	}
 	add(home, HomeAt, wsHome, true)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/protocol"
+
 	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/interp"
 	"github.com/pythonide/pythonide/internal/registry"
@@ -192,7 +194,7 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 		if message == "" {
 			message = reason.Message(r.reg.Limits())
 		}
-		p.stream.emit(Message{Type: MsgExit, ID: p.clientID, Code: -1, Reason: string(reason), Message: message})
+		p.stream.emit(protocol.Message{Type: protocol.MsgExit, ID: p.clientID, Code: -1, Reason: string(reason), Message: message})
 		if r.opts.Observe != nil {
 			r.opts.Observe.Ended(p.kind, reason)
 		}
@@ -202,7 +204,7 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 	sp, rd, evR, cmdW, err := p.interpreter(run)
 	if err != nil {
 		r.log.Error("spawning a student process failed", "id", p.id, "owner", p.owner, "path", p.path, "err", err)
-		p.stream.emit(Message{Type: MsgError, ID: p.clientID, Code: string(apierror.Unavailable), Message: "Your program could not be started. Please try again."})
+		p.stream.emit(protocol.Message{Type: protocol.MsgError, ID: p.clientID, Code: string(apierror.Unavailable), Message: "Your program could not be started. Please try again."})
 		return
 	}
 	if err := r.reg.Started(p.id, sp.PID(), sp.StartTime()); err != nil {
@@ -222,7 +224,7 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 	if r.changed != nil {
 		r.changed(p.owner)
 	}
-	p.stream.emit(Message{Type: MsgStarted, ID: p.clientID, Kind: string(p.kind), Paths: p.layout.paths})
+	p.stream.emit(protocol.Message{Type: protocol.MsgStarted, ID: p.clientID, Kind: string(p.kind), Paths: p.layout.paths})
 
 	var readers sync.WaitGroup
 	readers.Add(1)
@@ -255,7 +257,7 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 	if message == "" {
 		message = reason.Message(r.reg.Limits())
 	}
-	p.stream.emit(Message{Type: MsgExit, ID: p.clientID, Code: exit.Code, Reason: string(reason), Message: message})
+	p.stream.emit(protocol.Message{Type: protocol.MsgExit, ID: p.clientID, Code: exit.Code, Reason: string(reason), Message: message})
 	if r.opts.Observe != nil {
 		r.opts.Observe.Ended(p.kind, reason)
 	}
@@ -411,7 +413,7 @@ func (p *proc) sampleLoop(stop <-chan struct{}) {
 func (p *proc) forward(sourcesDone <-chan struct{}) {
 	budget := newOutputBudget(p.r.opts.OutputBytes, p.r.opts.OutputRate, p.r.opts.OutputBurst, time.Now())
 	over := false
-	var pending *Message
+	var pending *protocol.Message
 	flush := func() {
 		if pending != nil {
 			p.stream.emit(*pending)
@@ -435,7 +437,7 @@ func (p *proc) forward(sourcesDone <-chan struct{}) {
 				flush()
 			}
 			if pending == nil {
-				pending = &Message{Type: ev.Type, ID: p.clientID}
+				pending = &protocol.Message{Type: ev.Type, ID: p.clientID}
 			}
 			pending.Data += ev.Data
 			return
@@ -445,14 +447,14 @@ func (p *proc) forward(sourcesDone <-chan struct{}) {
 		case interp.TypeInput:
 			p.waiting(time.Now())
 			p.r.reg.SetState(p.id, registry.StateWaitingInput)
-			p.stream.emit(Message{Type: MsgInputRequest, ID: p.clientID, Prompt: strptr(ev.Prompt)})
+			p.stream.emit(protocol.Message{Type: protocol.MsgInputRequest, ID: p.clientID, Prompt: strptr(ev.Prompt)})
 		case interp.TypeREPLReady:
 			p.waiting(time.Now())
 			p.r.reg.SetState(p.id, registry.StateIdle)
-			p.stream.emit(Message{Type: MsgREPLReady, ID: p.clientID, Prompt: strptr(ev.Prompt)})
+			p.stream.emit(protocol.Message{Type: protocol.MsgREPLReady, ID: p.clientID, Prompt: strptr(ev.Prompt)})
 		case interp.TypeFigure:
 			p.r.reg.Activity(p.id)
-			p.stream.emit(Message{Type: MsgFigure, ID: p.clientID, Mime: ev.Mime, Data: ev.Data})
+			p.stream.emit(protocol.Message{Type: protocol.MsgFigure, ID: p.clientID, Mime: ev.Mime, Data: ev.Data})
 		}
 	}
 	for {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/protocol"
+
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/workspace"
 )
@@ -30,7 +32,7 @@ while True:
 	}
 	ms := collect(t, sub, wk, nil)
 	end := ms[len(ms)-1]
-	if end.Type != MsgExit || end.Reason != string(registry.ReasonOutputLimit) || !strings.Contains(end.Message, "storage limit of 4 MB") {
+	if end.Type != protocol.MsgExit || end.Reason != string(registry.ReasonOutputLimit) || !strings.Contains(end.Message, "storage limit of 4 MB") {
 		t.Fatalf("ended with %+v, want output_limit naming the storage limit", end)
 	}
 	used, err := ws.Usage("fay")
@@ -67,7 +69,7 @@ while True:
 	}
 	ms := collect(t, sub, wk, nil)
 	end := ms[len(ms)-1]
-	if end.Type != MsgExit || end.Reason != string(registry.ReasonOutputLimit) || !strings.Contains(end.Message, "over its limit of 200") {
+	if end.Type != protocol.MsgExit || end.Reason != string(registry.ReasonOutputLimit) || !strings.Contains(end.Message, "over its limit of 200") {
 		t.Fatalf("ended with %+v, want output_limit naming the files limit", end)
 	}
 }
@@ -85,7 +87,7 @@ func TestQuotaStopsOnlyTheOwnerOverIt(t *testing.T) {
 	}
 	ivy := messages(t, subI, wi)
 	for m := range ivy {
-		if m.Type == MsgStdout {
+		if m.Type == protocol.MsgStdout {
 			break
 		}
 	}

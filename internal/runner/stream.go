@@ -1,6 +1,10 @@
 package runner
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/pythonide/pythonide/internal/protocol"
+)
 
 // stream is the ordered message log of one process. It numbers messages,
 // keeps the most recent ones (bounded by bytes), and wakes the connections
@@ -11,7 +15,7 @@ import "sync"
 type stream struct {
 	mu       sync.Mutex
 	seq      uint64
-	buf      []Message
+	buf      []protocol.Message
 	bufBytes int
 	maxBytes int
 	ended    bool // the exit message is in the log; nothing follows it
@@ -23,15 +27,15 @@ func newStream(maxBytes int) *stream {
 }
 
 // emit numbers m, keeps it, and wakes the subscribers.
-func (s *stream) emit(m Message) {
+func (s *stream) emit(m protocol.Message) {
 	s.mu.Lock()
 	s.seq++
 	m.Seq = s.seq
 	s.buf = append(s.buf, m)
-	s.bufBytes += m.size()
+	s.bufBytes += msgSize(&m)
 	for s.bufBytes > s.maxBytes && len(s.buf) > 1 {
-		s.bufBytes -= s.buf[0].size()
-		s.buf[0] = Message{}
+		s.bufBytes -= msgSize(&s.buf[0])
+		s.buf[0] = protocol.Message{}
 		s.buf = s.buf[1:]
 	}
 	subs := make([]*Subscription, 0, len(s.subs))
@@ -86,7 +90,7 @@ func (s *stream) subscribe(sink Sink, id string, since uint64) *Subscription {
 // reports that messages were skipped because they had already left the
 // bounded log. done reports that the process has ended and everything,
 // exit included, has been handed out: the subscription can be dropped.
-func (sub *Subscription) Next(max int) (msgs []Message, lost, done bool) {
+func (sub *Subscription) Next(max int) (msgs []protocol.Message, lost, done bool) {
 	s := sub.s
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 func TestStreamSubscribersPullAtTheirOwnPace(t *testing.T) {
@@ -11,7 +13,7 @@ func TestStreamSubscribersPullAtTheirOwnPace(t *testing.T) {
 	fast, slow := make(waker, 1), make(waker, 1)
 	a := st.subscribe(fast, "p", 0)
 	for i := 0; i < 5; i++ {
-		st.emit(Message{Type: MsgStdout, Data: strings.Repeat("x", i+1)})
+		st.emit(protocol.Message{Type: protocol.MsgStdout, Data: strings.Repeat("x", i+1)})
 	}
 	b := st.subscribe(slow, "p", 2) // a re-attaching browser that saw seq 1 and 2
 	msgs, lost, done := a.Next(3)
@@ -22,10 +24,10 @@ func TestStreamSubscribersPullAtTheirOwnPace(t *testing.T) {
 	if len(msgs) != 3 || msgs[0].Seq != 3 || msgs[2].Seq != 5 {
 		t.Fatalf("since 2: %+v", msgs)
 	}
-	st.emit(Message{Type: MsgExit})
+	st.emit(protocol.Message{Type: protocol.MsgExit})
 	st.finish()
 	msgs, _, done = a.Next(100)
-	if len(msgs) != 3 || msgs[2].Type != MsgExit || !done {
+	if len(msgs) != 3 || msgs[2].Type != protocol.MsgExit || !done {
 		t.Fatalf("rest: %+v done=%v", msgs, done)
 	}
 	if _, _, done := b.Next(0); done {
@@ -45,7 +47,7 @@ func TestStreamIsBoundedAndReportsWhatWasLost(t *testing.T) {
 	st := newStream(4096)
 	sub := st.subscribe(make(waker, 1), "p", 0)
 	for i := 0; i < 1000; i++ {
-		st.emit(Message{Type: MsgStdout, Data: strings.Repeat("y", 100)})
+		st.emit(protocol.Message{Type: protocol.MsgStdout, Data: strings.Repeat("y", 100)})
 	}
 	if st.bufBytes > 4096 {
 		t.Fatalf("log holds %d bytes over its 4096 bound", st.bufBytes)
@@ -74,7 +76,7 @@ func BenchmarkStreamEmit(b *testing.B) {
 			for i := 0; i < subs; i++ {
 				st.subscribe(make(waker, 1), "p", 0)
 			}
-			m := Message{Type: MsgStdout, ID: "p", Data: strings.Repeat("x", 80)}
+			m := protocol.Message{Type: protocol.MsgStdout, ID: "p", Data: strings.Repeat("x", 80)}
 			b.ReportAllocs()
 			for b.Loop() {
 				st.emit(m)
@@ -87,7 +89,7 @@ func BenchmarkStreamEmit(b *testing.B) {
 func BenchmarkSubscriptionNext(b *testing.B) {
 	st := newStream(256 << 10)
 	sub := st.subscribe(make(waker, 1), "p", 0)
-	m := Message{Type: MsgStdout, ID: "p", Data: strings.Repeat("x", 80)}
+	m := protocol.Message{Type: protocol.MsgStdout, ID: "p", Data: strings.Repeat("x", 80)}
 	b.ReportAllocs()
 	for b.Loop() {
 		for i := 0; i < 64; i++ {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/protocol"
+
 	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/workspace"
@@ -63,22 +65,22 @@ func write(t *testing.T, ws *workspace.Workspace, owner, path, source string) {
 
 // collect runs until the process's exit message (or until stop says so)
 // and returns the messages.
-func collect(t *testing.T, sub *Subscription, w waker, stop func(Message) bool) []Message {
+func collect(t *testing.T, sub *Subscription, w waker, stop func(protocol.Message) bool) []protocol.Message {
 	t.Helper()
-	var out []Message
+	var out []protocol.Message
 	for m := range messages(t, sub, w) {
 		out = append(out, m)
-		if m.Type == MsgExit || m.Type == MsgError || (stop != nil && stop(m)) {
+		if m.Type == protocol.MsgExit || m.Type == protocol.MsgError || (stop != nil && stop(m)) {
 			break
 		}
 	}
 	return out
 }
 
-func stdout(ms []Message) string {
+func stdout(ms []protocol.Message) string {
 	var b strings.Builder
 	for _, m := range ms {
-		if m.Type == MsgStdout {
+		if m.Type == protocol.MsgStdout {
 			b.WriteString(m.Data)
 		}
 	}
@@ -109,7 +111,7 @@ func TestRunTakesTheWarmInterpreter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := collect(t, sub, wk, func(m Message) bool { return m.Type == MsgREPLReady })
+	ms := collect(t, sub, wk, func(m protocol.Message) bool { return m.Type == protocol.MsgREPLReady })
 	want := r.layoutOf(t, "ann").inside(filepath.Join(ws.HomePath("ann"), "week1")) + " 0\n"
 	if os.Geteuid() != 0 {
 		want = strings.TrimSuffix(want, " 0\n") // not root: it keeps the warm niceness
@@ -143,7 +145,7 @@ func TestREPLTakesTheWarmInterpreter(t *testing.T) {
 	}
 	sink := messages(t, sub, wk)
 	for m := range sink {
-		if m.Type == MsgREPLReady {
+		if m.Type == protocol.MsgREPLReady {
 			break
 		}
 	}
@@ -153,10 +155,10 @@ func TestREPLTakesTheWarmInterpreter(t *testing.T) {
 	r.Stdin("bo", "repl", "import os; print(os.getcwd())")
 	var out string
 	for m := range sink {
-		if m.Type == MsgStdout {
+		if m.Type == protocol.MsgStdout {
 			out += m.Data
 		}
-		if m.Type == MsgREPLReady {
+		if m.Type == protocol.MsgREPLReady {
 			break
 		}
 	}
@@ -249,7 +251,7 @@ func TestWarmPoolIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out := stdout(collect(t, sub, wk, func(m Message) bool { return m.Type == MsgREPLReady })); out != "cold\n" {
+	if out := stdout(collect(t, sub, wk, func(m protocol.Message) bool { return m.Type == protocol.MsgREPLReady })); out != "cold\n" {
 		t.Errorf("cold run printed %q", out)
 	}
 	if r.readyWarm("nobody") != nil {
@@ -305,7 +307,7 @@ func TestNewCourseFolderStartsCold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := stdout(collect(t, sub, wk, func(m Message) bool { return m.Type == MsgREPLReady }))
+	out := stdout(collect(t, sub, wk, func(m protocol.Message) bool { return m.Type == protocol.MsgREPLReady }))
 	if !strings.Contains(out, "'CS101'") {
 		t.Errorf("the run does not see the new course folder: %q", out)
 	}

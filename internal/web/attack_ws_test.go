@@ -18,7 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/pythonide/pythonide/internal/config"
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 // WebSocket attacks (issue 7, part 2): cross-site WebSocket hijacking,
@@ -241,14 +241,14 @@ func TestAttackRequestFloodOnOneSocket(t *testing.T) {
 			closed = err.Error()
 			break
 		}
-		var m runner.Message
+		var m protocol.Message
 		json.Unmarshal(b, &m)
 		switch {
-		case m.Type == runner.MsgStarted:
+		case m.Type == protocol.MsgStarted:
 			started++
-		case m.Type == runner.MsgError && m.ID == "none":
+		case m.Type == protocol.MsgError && m.ID == "none":
 			done = true
-		case m.Type == runner.MsgError:
+		case m.Type == protocol.MsgError:
 			refused++
 			plainWords(t, "refused "+m.ID, m.Message)
 		}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 // The helpers here never call t.Fatal, so goroutines of a test (the
@@ -33,7 +33,7 @@ func (c *client) tryWS() (*wsc, error) {
 		return nil, fmt.Errorf("websocket dial for %s: %w", c.name, err)
 	}
 	conn.SetReadLimit(16 << 20)
-	w := &wsc{t: c.r.t, c: conn, msgs: make(chan runner.Message, 4096)}
+	w := &wsc{t: c.r.t, c: conn, msgs: make(chan protocol.Message, 4096)}
 	go func() {
 		defer close(w.msgs)
 		for {
@@ -41,7 +41,7 @@ func (c *client) tryWS() (*wsc, error) {
 			if err != nil {
 				return
 			}
-			var m runner.Message
+			var m protocol.Message
 			if json.Unmarshal(b, &m) == nil {
 				w.msgs <- m
 			}
@@ -59,22 +59,22 @@ func (w *wsc) trySend(m map[string]any) error {
 
 // await returns id's next message of one of types; an exit or error message
 // for id is always returned, whatever types says.
-func (w *wsc) await(id string, timeout time.Duration, types ...string) (runner.Message, error) {
+func (w *wsc) await(id string, timeout time.Duration, types ...string) (protocol.Message, error) {
 	deadline := time.After(timeout)
 	for {
 		select {
 		case m, ok := <-w.msgs:
 			if !ok {
-				return runner.Message{}, fmt.Errorf("connection closed while waiting for %v of %q", types, id)
+				return protocol.Message{}, fmt.Errorf("connection closed while waiting for %v of %q", types, id)
 			}
 			if m.ID != id {
 				continue
 			}
-			if m.Type == runner.MsgExit || m.Type == runner.MsgError || slices.Contains(types, m.Type) {
+			if m.Type == protocol.MsgExit || m.Type == protocol.MsgError || slices.Contains(types, m.Type) {
 				return m, nil
 			}
 		case <-deadline:
-			return runner.Message{}, fmt.Errorf("no %v of %q within %v", types, id, timeout)
+			return protocol.Message{}, fmt.Errorf("no %v of %q within %v", types, id, timeout)
 		}
 	}
 }

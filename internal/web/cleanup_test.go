@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pythonide/pythonide/internal/config"
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/store"
 )
 
@@ -37,8 +37,8 @@ func TestIdleProgramsAreStoppedButComputingIsNotIdle(t *testing.T) {
 	// the machine.
 	asked := time.Now()
 	w.send(map[string]any{"type": "repl", "id": "r"})
-	w.until("r", runner.MsgREPLReady, wait)
-	_, _, m := w.until("r", runner.MsgExit, wait)
+	w.until("r", protocol.MsgREPLReady, wait)
+	_, _, m := w.until("r", protocol.MsgExit, wait)
 	if m.Reason != "idle" || !strings.Contains(m.Message, "did nothing for 1 second") {
 		t.Fatalf("idle REPL: %+v", m)
 	}
@@ -46,7 +46,7 @@ func TestIdleProgramsAreStoppedButComputingIsNotIdle(t *testing.T) {
 		t.Errorf("the idle REPL was stopped %v after it was asked for, within the 1 s idle timeout", took)
 	}
 	w.send(map[string]any{"type": "run", "id": "s", "path": alice.program("sleep.py", sleepSrc)})
-	if _, _, m := w.until("s", runner.MsgExit, wait); m.Reason != "idle" {
+	if _, _, m := w.until("s", protocol.MsgExit, wait); m.Reason != "idle" {
 		t.Fatalf("sleeping script: %+v", m)
 	}
 
@@ -54,11 +54,11 @@ func TestIdleProgramsAreStoppedButComputingIsNotIdle(t *testing.T) {
 	// its CPU time moves, so it is not idle and finishes.
 	think := alice.program("think.py", "import time\nt = time.time()\nn = 0\nwhile time.time() - t < 3.5:\n    n += 1\nprint('done', n > 0)\n")
 	w.send(map[string]any{"type": "run", "id": "t", "path": think})
-	if out, _, _ := w.until("t", runner.MsgREPLReady, wait); out != "done True\n" {
+	if out, _, _ := w.until("t", protocol.MsgREPLReady, wait); out != "done True\n" {
 		t.Fatalf("computation printed %q", out)
 	}
 	// Finished, it is a REPL at its prompt like any other.
-	if _, _, m := w.until("t", runner.MsgExit, wait); m.Reason != "idle" {
+	if _, _, m := w.until("t", protocol.MsgExit, wait); m.Reason != "idle" {
 		t.Fatalf("after the computation: %+v", m)
 	}
 }
@@ -69,8 +69,8 @@ func TestWaitingForInputTooLongIsIdle(t *testing.T) {
 	p := alice.program("ask.py", "name = input('name? ')\nprint('hi', name)\n")
 	sent := time.Now() // before the wait for input can begin
 	w.send(map[string]any{"type": "run", "id": "a", "path": p})
-	w.until("a", runner.MsgInputRequest, wait)
-	_, _, m := w.until("a", runner.MsgExit, wait)
+	w.until("a", protocol.MsgInputRequest, wait)
+	_, _, m := w.until("a", protocol.MsgExit, wait)
 	if m.Reason != "idle" || !strings.Contains(m.Message, "waited more than 1 second for input") {
 		t.Fatalf("exit %+v", m)
 	}
@@ -83,8 +83,8 @@ func TestOverAgeIsTimeoutButWaitingForInputDoesNotCount(t *testing.T) {
 	_, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.WallClock = 2 * time.Second })
 	w := alice.ws()
 	w.send(map[string]any{"type": "run", "id": "spin", "path": alice.program("spin.py", spinSrc)})
-	w.until("spin", runner.MsgStdout, wait)
-	_, _, m := w.until("spin", runner.MsgExit, wait)
+	w.until("spin", protocol.MsgStdout, wait)
+	_, _, m := w.until("spin", protocol.MsgExit, wait)
 	if m.Reason != "timeout" || !strings.Contains(m.Message, "more than 2 seconds") {
 		t.Fatalf("busy loop: %+v", m)
 	}
@@ -93,10 +93,10 @@ func TestOverAgeIsTimeoutButWaitingForInputDoesNotCount(t *testing.T) {
 	// for the student is not the program running.
 	p := alice.program("ask.py", "name = input('name? ')\nprint('hi', name)\n")
 	w.send(map[string]any{"type": "run", "id": "ask", "path": p})
-	w.until("ask", runner.MsgInputRequest, wait)
+	w.until("ask", protocol.MsgInputRequest, wait)
 	time.Sleep(3 * time.Second)
 	w.send(map[string]any{"type": "stdin", "id": "ask", "data": "bob\n"})
-	if out, _, _ := w.until("ask", runner.MsgREPLReady, wait); out != "hi bob\n" {
+	if out, _, _ := w.until("ask", protocol.MsgREPLReady, wait); out != "hi bob\n" {
 		t.Fatalf("after a long wait for input: %q", out)
 	}
 }
@@ -109,7 +109,7 @@ func TestAbandonedProgramIsGoneAfterTheGrace(t *testing.T) {
 	r, prof, alice, _ := newClassRunRig(t, func(c *config.Config) { c.AbandonGrace = time.Second })
 	w := alice.ws()
 	w.send(map[string]any{"type": "run", "id": "k", "path": alice.program("ticker.py", tickerSrc)})
-	w.until("k", runner.MsgStdout, wait)
+	w.until("k", protocol.MsgStdout, wait)
 	if list, _ := prof.processList(); len(list) != 1 || list[0]["user"] != "alice" {
 		t.Fatalf("before the disconnect the professor sees %v", list)
 	}
@@ -139,12 +139,12 @@ func TestAbandonedProgramIsGoneAfterTheGrace(t *testing.T) {
 	// Coming back after the end, she still learns how her program ended.
 	w2 := alice.ws()
 	w2.send(map[string]any{"type": "attach", "id": "k"})
-	if _, _, m := w2.until("k", runner.MsgExit, wait); m.Reason != "abandoned" || !strings.Contains(m.Message, "disconnected") {
+	if _, _, m := w2.until("k", protocol.MsgExit, wait); m.Reason != "abandoned" || !strings.Contains(m.Message, "disconnected") {
 		t.Fatalf("attach after the sweep: %+v", m)
 	}
 	// An id that never ran is not found.
 	w2.send(map[string]any{"type": "attach", "id": "never"})
-	if m := w2.next("never", wait); m.Type != runner.MsgError || m.Code != "not_found" {
+	if m := w2.next("never", wait); m.Type != protocol.MsgError || m.Code != "not_found" {
 		t.Fatalf("attach to an unknown id: %+v", m)
 	}
 }
@@ -159,7 +159,7 @@ func TestReconnectWithinTheGraceResumesTheStream(t *testing.T) {
 	var last uint64
 	for strings.Count(text.String(), "\n") < 5 {
 		m := w.next("k", wait)
-		if m.Type == runner.MsgExit || m.Type == runner.MsgError {
+		if m.Type == protocol.MsgExit || m.Type == protocol.MsgError {
 			t.Fatalf("before the disconnect: %+v", m)
 		}
 		last = m.Seq
@@ -176,7 +176,7 @@ func TestReconnectWithinTheGraceResumesTheStream(t *testing.T) {
 	// program must keep running.
 	for time.Since(resumed) < grace {
 		m := w2.next("k", wait)
-		if m.Type != runner.MsgStdout {
+		if m.Type != protocol.MsgStdout {
 			t.Fatalf("after re-attaching: %+v", m)
 		}
 		if m.Seq != want {
@@ -195,7 +195,7 @@ func TestReconnectWithinTheGraceResumesTheStream(t *testing.T) {
 		t.Fatalf("alice holds %d processes", n)
 	}
 	w2.send(map[string]any{"type": "stop", "id": "k"})
-	if _, _, m := w2.until("k", runner.MsgExit, wait); m.Reason != "stopped" {
+	if _, _, m := w2.until("k", protocol.MsgExit, wait); m.Reason != "stopped" {
 		t.Fatalf("stop: %+v", m)
 	}
 	t.Logf("%d lines in order across a reconnect", len(lines))
@@ -207,9 +207,9 @@ func TestProfessorSeesAndStopsEveryProcess(t *testing.T) {
 	wa, wb := alice.ws(), bob.ws()
 	work := alice.program("work.py", "data = bytearray(8 << 20)\nprint('go')\nwhile True: pass\n")
 	wa.send(map[string]any{"type": "run", "id": "w", "path": work})
-	wa.until("w", runner.MsgStdout, wait)
+	wa.until("w", protocol.MsgStdout, wait)
 	wb.send(map[string]any{"type": "repl", "id": "r"})
-	wb.until("r", runner.MsgREPLReady, wait)
+	wb.until("r", protocol.MsgREPLReady, wait)
 
 	for _, req := range [][2]string{{"GET", "/api/admin/processes"}, {"DELETE", "/api/admin/processes/x"}} {
 		if res := alice.do(req[0], req[1], nil, nil); res.status != 403 || res.errCode() != "forbidden" {
@@ -265,7 +265,7 @@ func TestProfessorSeesAndStopsEveryProcess(t *testing.T) {
 	if res := prof.do("DELETE", "/api/admin/processes/"+id, nil, nil); res.status != 204 {
 		t.Fatalf("professor stop: %d %s", res.status, res.body)
 	}
-	_, _, m := wa.until("w", runner.MsgExit, wait)
+	_, _, m := wa.until("w", protocol.MsgExit, wait)
 	if m.Reason != "admin" || m.Message != "Stopped by your teacher." {
 		t.Fatalf("alice sees %+v", m)
 	}
@@ -276,7 +276,7 @@ func TestProfessorSeesAndStopsEveryProcess(t *testing.T) {
 	}
 	// Bob's REPL was not touched.
 	wb.send(map[string]any{"type": "stdin", "id": "r", "data": "6 * 7\n"})
-	if out, _, _ := wb.until("r", runner.MsgREPLReady, wait); out != "42\n" {
+	if out, _, _ := wb.until("r", protocol.MsgREPLReady, wait); out != "42\n" {
 		t.Fatalf("bob's REPL after alice's stop: %q", out)
 	}
 	if list, _ := prof.processList(); len(list) != 1 || list[0]["user"] != "bob" {
@@ -322,7 +322,7 @@ func TestSessionTrackingFollowsRunningPrograms(t *testing.T) {
 	w := alice.ws()
 	p := alice.program("spin.py", spinSrc)
 	w.send(map[string]any{"type": "run", "id": "s", "path": p})
-	w.until("s", runner.MsgStdout, wait)
+	w.until("s", protocol.MsgStdout, wait)
 	var procs []map[string]any
 	var u usage
 	// The tracker writes in batches; allow a few seconds.
@@ -337,7 +337,7 @@ func TestSessionTrackingFollowsRunningPrograms(t *testing.T) {
 	}
 
 	w.send(map[string]any{"type": "stop", "id": "s"})
-	w.until("s", runner.MsgExit, wait)
+	w.until("s", protocol.MsgExit, wait)
 	if !eventually(5*time.Second, func() bool {
 		procs, u = row()
 		return len(procs) == 0 && u.ProcessCount == 0
@@ -376,7 +376,7 @@ func endOf(w *wsc, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if m.Type != runner.MsgExit {
+	if m.Type != protocol.MsgExit {
 		return "", fmt.Errorf("%s: %+v", id, m)
 	}
 	return m.Reason, nil
@@ -401,7 +401,7 @@ func neverKillScenarios(r *rig) []scenario {
 			if err := w.trySend(map[string]any{"type": "run", "id": id, "path": "Local/" + c.name + "/hello.py"}); err != nil {
 				return "", err
 			}
-			if m, err := w.await(id, wait, runner.MsgREPLReady); err != nil || m.Type != runner.MsgREPLReady {
+			if m, err := w.await(id, wait, protocol.MsgREPLReady); err != nil || m.Type != protocol.MsgREPLReady {
 				return m.Reason, err
 			}
 			if err := w.trySend(map[string]any{"type": "stdin", "id": id, "data": "exit()"}); err != nil {
@@ -422,7 +422,7 @@ func neverKillScenarios(r *rig) []scenario {
 			if err := w.trySend(map[string]any{"type": "run", "id": id, "path": "Local/" + c.name + "/sleep.py"}); err != nil {
 				return "", err
 			}
-			if m, err := w.await(id, wait, runner.MsgStdout); err != nil || m.Type != runner.MsgStdout {
+			if m, err := w.await(id, wait, protocol.MsgStdout); err != nil || m.Type != protocol.MsgStdout {
 				return m.Reason, err
 			}
 			if err := w.trySend(map[string]any{"type": "stop", "id": id}); err != nil {

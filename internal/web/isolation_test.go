@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 // Every student's program runs as the one sandbox uid. Through the real
@@ -21,7 +21,7 @@ func TestOneStudentCannotReachAnothersPrograms(t *testing.T) {
 	}
 	bw := bob.ws()
 	bob.runSource(bw, "victim", "victim.py", "name = input('name? ')\nprint('hello', name)\n")
-	bw.until("victim", runner.MsgInputRequest, wait)
+	bw.until("victim", protocol.MsgInputRequest, wait)
 	bobHome := r.ws.HomePath("bob")
 	// His program and the warm interpreter prepared after it took his first.
 	var bobs []procKey
@@ -56,7 +56,7 @@ for pid in range(2, %d):
 print('killed', hit)
 print('traced', sum(libc.ptrace(16, pid, None, None) == 0 for pid in (%s,)))
 `, pidMax, strings.Join(bobPIDs, ", ")))
-	out, errOut, m := aw.until("attack", runner.MsgREPLReady, 2*wait)
+	out, errOut, m := aw.until("attack", protocol.MsgREPLReady, 2*wait)
 	if !strings.Contains(out, "killed 0\n") || !strings.Contains(out, "traced 0\n") {
 		t.Errorf("alice's program reached other processes:\n%s%s (%+v)", out, errOut, m)
 	}
@@ -66,7 +66,7 @@ print('traced', sum(libc.ptrace(16, pid, None, None) == 0 for pid in (%s,)))
 		}
 	}
 	bw.send(map[string]any{"type": "stdin", "id": "victim", "data": "bob\n"})
-	if out, _, _ := bw.until("victim", runner.MsgREPLReady, wait); out != "hello bob\n" {
+	if out, _, _ := bw.until("victim", protocol.MsgREPLReady, wait); out != "hello bob\n" {
 		t.Errorf("bob's program after alice's attack: %q", out)
 	}
 }

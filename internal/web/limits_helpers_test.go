@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 // jargon is what a student must never have to read in an exit or error
@@ -44,7 +44,7 @@ func plainWords(t *testing.T, what, msg string) {
 }
 
 // finish waits for the end of run id: its exit, or an error refusing it.
-func (w *wsc) finish(id string, timeout time.Duration) (out, errOut string, m runner.Message) {
+func (w *wsc) finish(id string, timeout time.Duration) (out, errOut string, m protocol.Message) {
 	w.t.Helper()
 	return w.collect(id, timeout, nil)
 }
@@ -52,23 +52,23 @@ func (w *wsc) finish(id string, timeout time.Duration) (out, errOut string, m ru
 // collect gathers run id's output until its exit or an error refusing it,
 // calling atPrompt (if set) at each REPL prompt. Stdout and stderr are kept
 // up to 1 MiB each (a flood would otherwise grow the test).
-func (w *wsc) collect(id string, timeout time.Duration, atPrompt func()) (out, errOut string, m runner.Message) {
+func (w *wsc) collect(id string, timeout time.Duration, atPrompt func()) (out, errOut string, m protocol.Message) {
 	w.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		m := w.next(id, time.Until(deadline))
 		switch m.Type {
-		case runner.MsgExit, runner.MsgError:
+		case protocol.MsgExit, protocol.MsgError:
 			return out, errOut, m
-		case runner.MsgStdout:
+		case protocol.MsgStdout:
 			if len(out) < 1<<20 {
 				out += m.Data
 			}
-		case runner.MsgStderr:
+		case protocol.MsgStderr:
 			if len(errOut) < 1<<20 {
 				errOut += m.Data
 			}
-		case runner.MsgREPLReady:
+		case protocol.MsgREPLReady:
 			if atPrompt != nil {
 				atPrompt()
 			}
@@ -102,19 +102,19 @@ func (r *rig) healthy(c *client) {
 		id := "after-" + strconv.FormatInt(afterSeq.Add(1), 10)
 		w.send(map[string]any{"type": "run", "id": id, "path": p})
 		m := w.next(id, wait)
-		if m.Type == runner.MsgError && m.Code == "limit_reached" && time.Now().Before(deadline) {
+		if m.Type == protocol.MsgError && m.Code == "limit_reached" && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		if m.Type != runner.MsgStarted {
+		if m.Type != protocol.MsgStarted {
 			r.t.Fatalf("a run after the abuse: %+v", m)
 		}
-		out, _, _ := w.until(id, runner.MsgREPLReady, wait)
+		out, _, _ := w.until(id, protocol.MsgREPLReady, wait)
 		if out != "still fine\n" {
 			r.t.Fatalf("a run after the abuse printed %q", out)
 		}
 		w.send(map[string]any{"type": "stop", "id": id})
-		w.until(id, runner.MsgExit, wait)
+		w.until(id, protocol.MsgExit, wait)
 		return
 	}
 }

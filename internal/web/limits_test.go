@@ -21,6 +21,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/store"
 )
@@ -39,12 +40,12 @@ func TestLimitMemory(t *testing.T) {
 		alice.runSource(w, tc.name, tc.name, tc.src)
 		out, errOut, m := w.finish(tc.name, wait)
 		switch {
-		case m.Type == runner.MsgExit && m.Reason == "memory_limit":
+		case m.Type == protocol.MsgExit && m.Reason == "memory_limit":
 			if !strings.Contains(m.Message, "50 MB") {
 				t.Errorf("%s: message %q does not name the 50 MB limit", tc.name, m.Message)
 			}
 			plainWords(t, tc.name, m.Message)
-		case noCgroup && m.Type == runner.MsgExit && m.Reason == "error" && strings.Contains(errOut, "MemoryError"):
+		case noCgroup && m.Type == protocol.MsgExit && m.Reason == "error" && strings.Contains(errOut, "MemoryError"):
 			t.Logf("%s: no memory cgroup on this machine; RLIMIT_DATA gave Python a MemoryError instead", tc.name)
 		default:
 			t.Errorf("%s: ended with %+v (stdout %q, stderr %q), want memory_limit", tc.name, m, out, errOut)
@@ -63,7 +64,7 @@ func TestLimitWallClockAndInput(t *testing.T) {
 	began := time.Now() // before the run is asked for: the wall clock starts later
 	alice.runSource(w, "busy", "busy.py", "print('go', flush=True)\nwhile True: pass\n")
 	_, _, m := w.finish("busy", wait)
-	if m.Type != runner.MsgExit || m.Reason != "timeout" {
+	if m.Type != protocol.MsgExit || m.Reason != "timeout" {
 		t.Fatalf("busy loop ended with %+v, want timeout", m)
 	}
 	if took := time.Since(began); took < 2*time.Second {
@@ -76,10 +77,10 @@ func TestLimitWallClockAndInput(t *testing.T) {
 
 	// Waiting in input() for longer than the wall clock is not running.
 	alice.runSource(w, "ask", "ask.py", "print('go', flush=True)\ns = input('name? ')\nprint('got', s)\n")
-	w.until("ask", runner.MsgInputRequest, wait)
+	w.until("ask", protocol.MsgInputRequest, wait)
 	time.Sleep(3 * time.Second) // longer than the wall clock, with sweeps every 100 ms
 	w.send(map[string]any{"type": "stdin", "id": "ask", "data": "bob\n"})
-	out, _, _ := w.until("ask", runner.MsgREPLReady, wait)
+	out, _, _ := w.until("ask", protocol.MsgREPLReady, wait)
 	if out != "got bob\n" {
 		t.Fatalf("after a long wait in input(): %q", out)
 	}
@@ -98,7 +99,7 @@ func TestLimitCPU(t *testing.T) {
 	w := alice.ws()
 	alice.runSource(w, "busy", "busy.py", "print('go', flush=True)\nwhile True: pass\n")
 	_, errOut, m := w.finish("busy", wait)
-	if m.Type != runner.MsgExit || m.Reason != "cpu_limit" {
+	if m.Type != protocol.MsgExit || m.Reason != "cpu_limit" {
 		t.Fatalf("busy loop ended with %+v (stderr %q), want cpu_limit", m, errOut)
 	}
 	plainWords(t, "cpu_limit", m.Message)
@@ -117,7 +118,7 @@ except OSError as e:
     print('OSError', errno.errorcode.get(e.errno))
 `
 	alice.runSource(w, "big", "big.py", src)
-	out, errOut, _ := w.until("big", runner.MsgREPLReady, wait)
+	out, errOut, _ := w.until("big", protocol.MsgREPLReady, wait)
 	if strings.TrimSpace(out) != "OSError EFBIG" {
 		t.Errorf("writing 2 MiB over a 1 MiB limit: stdout %q, stderr %q", out, errOut)
 	}
@@ -175,7 +176,7 @@ print(' '.join(res))
 `, tcp.Addr().(*net.TCPAddr).Port, udp.LocalAddr().(*net.UDPAddr).Port)
 	w := alice.ws()
 	alice.runSource(w, "net", "net.py", src)
-	out, errOut, _ := w.until("net", runner.MsgREPLReady, wait)
+	out, errOut, _ := w.until("net", protocol.MsgREPLReady, wait)
 	got := strings.TrimSpace(out)
 	want := "tcp-failed udp-failed dns-failed"
 	if !r.runner.Layers().Seccomp && got == "tcp-failed udp-sent dns-failed" {
@@ -246,7 +247,7 @@ print('course-write', write(%q), write(%q))
 `, secret, bobFile, dbPath, os.Getpid(), filepath.Join(courseAt, "ex.py"), filepath.Join(courseAt, "ex.py"), filepath.Join(courseAt, "new.py"))
 	w := alice.ws()
 	alice.runSource(w, "peek", "peek.py", src)
-	out, errOut, _ := w.until("peek", runner.MsgREPLReady, wait)
+	out, errOut, _ := w.until("peek", protocol.MsgREPLReady, wait)
 	want := "bob denied denied\ndb denied\nenviron denied False\ncourse-read read\ncourse-write denied denied\n"
 	if out != want {
 		t.Errorf("confinement:\n got %q\nwant %q\n(stderr %q, layers %s)", out, want, errOut, r.runner.Layers())
@@ -277,7 +278,7 @@ func TestLimitForkAndThreadBombs(t *testing.T) {
 		{"threads", "import threading, time\nprint('go', flush=True)\nwhile True:\n    try:\n        threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n    except RuntimeError:\n        pass\n"},
 	} {
 		alice.runSource(w, tc.name, tc.name+".py", tc.src)
-		w.until(tc.name, runner.MsgStdout, wait)
+		w.until(tc.name, protocol.MsgStdout, wait)
 		id := r.regID("alice")
 
 		// Watch the bomb's cgroup while /healthz is measured.
@@ -318,7 +319,7 @@ func TestLimitForkAndThreadBombs(t *testing.T) {
 		}
 
 		w.send(map[string]any{"type": "stop", "id": tc.name})
-		if _, _, m := w.finish(tc.name, wait); m.Type != runner.MsgExit || m.Reason != "stopped" {
+		if _, _, m := w.finish(tc.name, wait); m.Type != protocol.MsgExit || m.Reason != "stopped" {
 			t.Errorf("%s bomb: stop gave %+v", tc.name, m)
 		}
 		if dirs := cgroupDirs(id); len(dirs) > 0 {
@@ -401,9 +402,9 @@ func TestLimitPrintFlood(t *testing.T) {
 			grown := heapWatch()
 			alice.runSource(w, "flood", "flood.py", tc.src)
 			var n int64
-			var m runner.Message
+			var m protocol.Message
 			start := time.Now()
-			for m = w.next("flood", wait); m.Type != runner.MsgExit && m.Type != runner.MsgError; m = w.next("flood", wait) {
+			for m = w.next("flood", wait); m.Type != protocol.MsgExit && m.Type != protocol.MsgError; m = w.next("flood", wait) {
 				n += int64(len(m.Data))
 			}
 			took := time.Since(start)
@@ -437,7 +438,7 @@ func TestLimitSlowClientIsDropped(t *testing.T) {
 	frozen := alice.rawWS()
 	grown := heapWatch()
 	alice.runSource(w, "flood", "flood.py", "print('go', flush=True)\nwhile True: print('x' * 100)\n")
-	w.until("flood", runner.MsgStdout, wait)
+	w.until("flood", protocol.MsgStdout, wait)
 	floodStart := time.Now()
 	// The frozen tab takes the program's output over, and never reads it.
 	if err := frozen.Write(context.Background(), websocket.MessageText, []byte(`{"type":"attach","id":"flood"}`)); err != nil {
@@ -523,13 +524,13 @@ func TestLimitAdmission(t *testing.T) {
 			sockets := map[string]*wsc{"alice": alice.ws(), "bob": bob.ws()}
 			for _, x := range tc.running {
 				clients[x.who].runSource(sockets[x.who], x.id, x.id+".py", "held = bytearray(30 << 20)\n"+waiter)
-				sockets[x.who].until(x.id, runner.MsgInputRequest, wait)
+				sockets[x.who].until(x.id, protocol.MsgInputRequest, wait)
 			}
 			time.Sleep(500 * time.Millisecond) // a few samples: charges are now what they use
 			x := tc.refused
 			clients[x.who].runSource(sockets[x.who], x.id, x.id+".py", waiter)
 			m := sockets[x.who].next(x.id, wait)
-			if m.Type != runner.MsgError || m.Code != "limit_reached" {
+			if m.Type != protocol.MsgError || m.Code != "limit_reached" {
 				t.Fatalf("run over the %s limit: %+v", tc.name, m)
 			}
 			if !strings.Contains(m.Message, tc.names) {
@@ -540,7 +541,7 @@ func TestLimitAdmission(t *testing.T) {
 			for _, y := range tc.running {
 				w := sockets[y.who]
 				w.send(map[string]any{"type": "stdin", "id": y.id, "data": "still here\n"})
-				if out, _, _ := w.until(y.id, runner.MsgREPLReady, wait); out != "echo still here\n" {
+				if out, _, _ := w.until(y.id, protocol.MsgREPLReady, wait); out != "echo still here\n" {
 					t.Errorf("%s after the refusal: %q", y.id, out)
 				}
 				w.send(map[string]any{"type": "stop", "id": y.id})
@@ -557,7 +558,7 @@ func TestLimitHugeStdinClosesOnlyThatSocket(t *testing.T) {
 	r, _, alice, _ := newClassRunRig(t, func(c *config.Config) { c.WSMaxMessageBytes = 64 << 10 })
 	w := alice.ws()
 	alice.runSource(w, "ask", "ask.py", waiter)
-	w.until("ask", runner.MsgInputRequest, wait)
+	w.until("ask", protocol.MsgInputRequest, wait)
 	other := alice.rawWS()
 	huge := fmt.Sprintf(`{"type":"stdin","id":"ask","data":%q}`, strings.Repeat("x", 128<<10))
 	if err := other.Write(context.Background(), websocket.MessageText, []byte(huge)); err != nil {
@@ -574,7 +575,7 @@ func TestLimitHugeStdinClosesOnlyThatSocket(t *testing.T) {
 	}
 	// The program and the other socket go on.
 	w.send(map[string]any{"type": "stdin", "id": "ask", "data": "small\n"})
-	if out, _, _ := w.until("ask", runner.MsgREPLReady, wait); out != "echo small\n" {
+	if out, _, _ := w.until("ask", protocol.MsgREPLReady, wait); out != "echo small\n" {
 		t.Errorf("after the huge message: %q", out)
 	}
 	w.send(map[string]any{"type": "stop", "id": "ask"})
@@ -592,7 +593,7 @@ func TestLimitMessageFloodIsRateLimited(t *testing.T) {
 	limited := 0
 	for range perMin + 10 {
 		m := w.next("nope", wait)
-		if m.Type != runner.MsgError {
+		if m.Type != protocol.MsgError {
 			t.Fatalf("answer to a stop: %+v", m)
 		}
 		if m.Code == "rate_limited" {
@@ -633,17 +634,17 @@ print('end')
 	for done := false; !done; {
 		m := w.next("forge", wait)
 		switch m.Type {
-		case runner.MsgStdout:
+		case protocol.MsgStdout:
 			out += m.Data
-		case runner.MsgStderr:
+		case protocol.MsgStderr:
 			errOut += m.Data
-		case runner.MsgStarted:
-		case runner.MsgREPLReady:
+		case protocol.MsgStarted:
+		case protocol.MsgREPLReady:
 			if !stopped {
 				w.send(map[string]any{"type": "stop", "id": "forge"})
 				stopped = true
 			}
-		case runner.MsgExit:
+		case protocol.MsgExit:
 			if !stopped || m.Reason != "stopped" {
 				t.Fatalf("printed text became an exit: %+v", m)
 			}
@@ -671,7 +672,7 @@ func TestLimitForgedInputEventKeepsWallClock(t *testing.T) {
 	w := alice.ws()
 	alice.runSource(w, "sly", "sly.py", "import os\nprint('go', flush=True)\nos.write(3, b'{\"t\":\"input\",\"prompt\":\"\"}\\n')\nwhile True: pass\n")
 	_, _, m := w.finish("sly", wait)
-	if m.Type != runner.MsgExit || m.Reason != "timeout" {
+	if m.Type != protocol.MsgExit || m.Reason != "timeout" {
 		t.Errorf("a busy loop claiming to wait for input ended with %+v, want timeout", m)
 	}
 	r.healthy(alice)

@@ -11,8 +11,8 @@ import (
 	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/monitor"
+	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/registry"
-	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/store/storetest"
 )
@@ -68,7 +68,7 @@ func TestHealthAndMetricsWhileAProgramRuns(t *testing.T) {
 	w := alice.ws()
 	p := alice.program("ask.py", "name = input('name? ')\nprint('hi', name)\n")
 	w.send(map[string]any{"type": "run", "id": "a", "path": p})
-	w.until("a", runner.MsgInputRequest, wait)
+	w.until("a", protocol.MsgInputRequest, wait)
 
 	op := m.anon() // from loopback: an allowed address by default
 	code, h, body := getHealth(t, op, nil)
@@ -120,7 +120,7 @@ func TestHealthAndMetricsWhileAProgramRuns(t *testing.T) {
 	}
 
 	w.send(map[string]any{"type": "stop", "id": "a"})
-	if _, _, x := w.until("a", runner.MsgExit, wait); x.Reason != "stopped" {
+	if _, _, x := w.until("a", protocol.MsgExit, wait); x.Reason != "stopped" {
 		t.Fatalf("exit %+v", x)
 	}
 	fams = scrapeMetrics(t, op)
@@ -201,18 +201,18 @@ func TestMemoryLineRefusesNewRunsWhileRunningOnesGoOn(t *testing.T) {
 	wa, wb := alice.ws(), bob.ws()
 	p := alice.program("ask.py", "name = input('name? ')\nprint('hi', name)\n")
 	wa.send(map[string]any{"type": "run", "id": "a", "path": p})
-	wa.until("a", runner.MsgInputRequest, wait)
+	wa.until("a", protocol.MsgInputRequest, wait)
 
 	setMemory(t, root, 90)
 	m.mon.Sample()
 	q := bob.program("hello.py", "print('hello')\n")
 	wb.send(map[string]any{"type": "run", "id": "b", "path": q})
-	if e := wb.next("b", wait); e.Type != runner.MsgError || e.Code != string(apierror.Unavailable) || !strings.Contains(e.Message, "memory") {
+	if e := wb.next("b", wait); e.Type != protocol.MsgError || e.Code != string(apierror.Unavailable) || !strings.Contains(e.Message, "memory") {
 		t.Fatalf("over the memory line: %+v", e)
 	}
 	// Alice's program goes on.
 	wa.send(map[string]any{"type": "stdin", "id": "a", "data": "ann\n"})
-	if out, _, _ := wa.until("a", runner.MsgREPLReady, wait); out != "hi ann\n" {
+	if out, _, _ := wa.until("a", protocol.MsgREPLReady, wait); out != "hi ann\n" {
 		t.Fatalf("the running program: %q", out)
 	}
 	op := m.anon()
@@ -234,7 +234,7 @@ func TestMemoryLineRefusesNewRunsWhileRunningOnesGoOn(t *testing.T) {
 	setMemory(t, root, 40)
 	m.mon.Sample()
 	wb.send(map[string]any{"type": "run", "id": "b2", "path": q})
-	if out, _, _ := wb.until("b2", runner.MsgREPLReady, wait); out != "hello\n" {
+	if out, _, _ := wb.until("b2", protocol.MsgREPLReady, wait); out != "hello\n" {
 		t.Fatalf("after memory came back: %q", out)
 	}
 	if _, h, body = getHealth(t, op, nil); h.Status != "ok" {
@@ -266,7 +266,7 @@ func TestCPULineQueuesRunsThenLetsThemThrough(t *testing.T) {
 	}
 	// Refused after the wait.
 	w.send(map[string]any{"type": "run", "id": "late", "path": p})
-	if e := w.next("late", wait); e.Type != runner.MsgError || e.Code != string(apierror.Unavailable) || !strings.Contains(e.Message, "busy") {
+	if e := w.next("late", wait); e.Type != protocol.MsgError || e.Code != string(apierror.Unavailable) || !strings.Contains(e.Message, "busy") {
 		t.Fatalf("after the queue wait: %+v", e)
 	}
 	// Let through once the CPU is back under the line.
@@ -276,7 +276,7 @@ func TestCPULineQueuesRunsThenLetsThemThrough(t *testing.T) {
 		t.Fatalf("health while queued: %s", body)
 	}
 	busy(10, 90)
-	if out, _, _ := w.until("q", runner.MsgREPLReady, wait); out != "hello\n" {
+	if out, _, _ := w.until("q", protocol.MsgREPLReady, wait); out != "hello\n" {
 		t.Fatalf("queued run: %q", out)
 	}
 	fams := scrapeMetrics(t, m.anon())
@@ -316,7 +316,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatalf("reading during the outage: %d %s", res.status, res.body)
 	}
 	w.send(map[string]any{"type": "run", "id": "d", "path": p})
-	if out, _, _ := w.until("d", runner.MsgREPLReady, wait); out != "still running\n" {
+	if out, _, _ := w.until("d", protocol.MsgREPLReady, wait); out != "still running\n" {
 		t.Fatalf("running during the outage: %q", out)
 	}
 	fams := scrapeMetrics(t, op)

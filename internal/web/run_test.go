@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/runner"
 )
 
@@ -17,28 +18,28 @@ func TestRunHelloThenREPLKeepsVariables(t *testing.T) {
 	w := alice.ws()
 	p := alice.program("hello.py", "x = 21\nprint('hello', x)\n")
 	w.send(map[string]any{"type": "run", "id": "r1", "path": p})
-	if m := w.next("r1", wait); m.Type != runner.MsgStarted || m.Kind != "script" {
+	if m := w.next("r1", wait); m.Type != protocol.MsgStarted || m.Kind != "script" {
 		t.Fatalf("first message %+v", m)
 	}
-	out, _, _ := w.until("r1", runner.MsgREPLReady, wait)
+	out, _, _ := w.until("r1", protocol.MsgREPLReady, wait)
 	if out != "hello 21\n" {
 		t.Fatalf("stdout %q", out)
 	}
 	w.send(map[string]any{"type": "stdin", "id": "r1", "data": "x * 2\n"})
-	if out, _, _ := w.until("r1", runner.MsgREPLReady, wait); out != "42\n" {
+	if out, _, _ := w.until("r1", protocol.MsgREPLReady, wait); out != "42\n" {
 		t.Fatalf("REPL echo %q", out)
 	}
 	w.send(map[string]any{"type": "stdin", "id": "r1", "data": "for i in range(3):\n    print(i)\n\n"})
 	out = ""
 	for !strings.Contains(out, "2\n") {
-		o, _, _ := w.until("r1", runner.MsgREPLReady, wait)
+		o, _, _ := w.until("r1", protocol.MsgREPLReady, wait)
 		out += o
 	}
 	if out != "0\n1\n2\n" {
 		t.Fatalf("block output %q", out)
 	}
 	w.send(map[string]any{"type": "stdin", "id": "r1", "data": "exit()"})
-	_, _, m := w.until("r1", runner.MsgExit, wait)
+	_, _, m := w.until("r1", protocol.MsgExit, wait)
 	if m.Reason != "exited" || m.Code != float64(0) || m.Message == "" {
 		t.Fatalf("exit %+v", m)
 	}
@@ -49,12 +50,12 @@ func TestInputOrderingAndRoundTrip(t *testing.T) {
 	w := alice.ws()
 	p := alice.program("ask.py", "print('before', end='')\nname = input('name? ')\nprint('hi', name)\nimport sys; print('oops', file=sys.stderr)\n")
 	w.send(map[string]any{"type": "run", "id": "a", "path": p})
-	out, _, m := w.until("a", runner.MsgInputRequest, wait)
+	out, _, m := w.until("a", protocol.MsgInputRequest, wait)
 	if out != "before" || m.Prompt == nil || *m.Prompt != "name? " {
 		t.Fatalf("before input: %q, prompt %v", out, m.Prompt)
 	}
 	w.send(map[string]any{"type": "stdin", "id": "a", "data": "bob\n"})
-	out, errOut, _ := w.until("a", runner.MsgREPLReady, wait)
+	out, errOut, _ := w.until("a", protocol.MsgREPLReady, wait)
 	if out != "hi bob\n" || errOut != "oops\n" {
 		t.Fatalf("after input: %q %q", out, errOut)
 	}
@@ -65,7 +66,7 @@ func TestEmptyREPLAndTraceback(t *testing.T) {
 	w := alice.ws()
 	w.send(map[string]any{"type": "repl", "id": "e"})
 	started := w.next("e", wait)
-	if started.Type != runner.MsgStarted || started.Kind != "repl" {
+	if started.Type != protocol.MsgStarted || started.Kind != "repl" {
 		t.Fatalf("%+v", started)
 	}
 	// The started message says where the program sees the home, so the
@@ -74,18 +75,18 @@ func TestEmptyREPLAndTraceback(t *testing.T) {
 	if r.runner.Layers().Namespaces {
 		home = runner.HomeAt
 	}
-	if len(started.Paths) == 0 || started.Paths[0] != (runner.PathMap{At: home, Path: "Local/alice"}) {
+	if len(started.Paths) == 0 || started.Paths[0] != (protocol.PathMap{At: home, Path: "Local/alice"}) {
 		t.Errorf("started paths %+v, want the home %q first", started.Paths, home)
 	}
-	w.until("e", runner.MsgREPLReady, wait)
+	w.until("e", protocol.MsgREPLReady, wait)
 	w.send(map[string]any{"type": "stdin", "id": "e", "data": "import os; print(os.getcwd())"})
-	if out, _, _ := w.until("e", runner.MsgREPLReady, wait); out != home+"\n" {
+	if out, _, _ := w.until("e", protocol.MsgREPLReady, wait); out != home+"\n" {
 		t.Fatalf("cwd: %q, want %q", out, home)
 	}
 
 	p := alice.program("boom.py", "def f():\n    return 1/0\nf()\n")
 	w.send(map[string]any{"type": "run", "id": "b", "path": p})
-	_, errOut, m := w.until("b", runner.MsgExit, wait)
+	_, errOut, m := w.until("b", protocol.MsgExit, wait)
 	if m.Reason != "error" || !strings.Contains(errOut, "ZeroDivisionError") || !strings.Contains(errOut, `File "`+home+`/boom.py", line 2`) || strings.Contains(errOut, "pythonide_driver") {
 		t.Fatalf("traceback %q, exit %+v", errOut, m)
 	}
@@ -99,17 +100,17 @@ func TestFigureArrives(t *testing.T) {
 	for {
 		m := w.next("f", 60*time.Second)
 		switch m.Type {
-		case runner.MsgFigure:
+		case protocol.MsgFigure:
 			png, err := base64.StdEncoding.DecodeString(m.Data)
 			if err != nil || m.Mime != "image/png" || !strings.HasPrefix(string(png), "\x89PNG\r\n\x1a\n") {
 				t.Fatalf("figure: mime %q, %d bytes, %v", m.Mime, len(png), err)
 			}
 			return
-		case runner.MsgStderr:
+		case protocol.MsgStderr:
 			if strings.Contains(m.Data, "No module named 'matplotlib'") {
 				t.Skip("matplotlib is not installed for /usr/bin/python3 (Debian package python3-matplotlib)")
 			}
-		case runner.MsgExit, runner.MsgREPLReady:
+		case protocol.MsgExit, protocol.MsgREPLReady:
 			t.Fatalf("no figure before %+v", m)
 		}
 	}
@@ -129,10 +130,10 @@ func TestStopAlwaysWorksWithinASecond(t *testing.T) {
 	for name, src := range cases {
 		p := alice.program(name, src)
 		w.send(map[string]any{"type": "run", "id": name, "path": p})
-		w.until(name, runner.MsgStdout, wait)
+		w.until(name, protocol.MsgStdout, wait)
 		start := time.Now()
 		w.send(map[string]any{"type": "stop", "id": name})
-		_, _, m := w.until(name, runner.MsgExit, wait)
+		_, _, m := w.until(name, protocol.MsgExit, wait)
 		if took := time.Since(start); took > 2*time.Second { // spec: 1 s; slack for a loaded CI machine
 			t.Errorf("%s: stop took %v", name, took)
 		}
@@ -142,12 +143,12 @@ func TestStopAlwaysWorksWithinASecond(t *testing.T) {
 	}
 	// while True: pass typed into the REPL.
 	w.send(map[string]any{"type": "repl", "id": "r"})
-	w.until("r", runner.MsgREPLReady, wait)
+	w.until("r", protocol.MsgREPLReady, wait)
 	w.send(map[string]any{"type": "stdin", "id": "r", "data": "while True: pass\n\n"})
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
 	w.send(map[string]any{"type": "stop", "id": "r"})
-	if _, _, m := w.until("r", runner.MsgExit, wait); m.Reason != "stopped" || time.Since(start) > 2*time.Second {
+	if _, _, m := w.until("r", protocol.MsgExit, wait); m.Reason != "stopped" || time.Since(start) > 2*time.Second {
 		t.Errorf("REPL busy loop: %+v after %v", m, time.Since(start))
 	}
 }
@@ -157,13 +158,13 @@ func TestRunningAgainReplacesTheOldRun(t *testing.T) {
 	w := alice.ws()
 	p := alice.program("loop.py", "import time\nprint('up')\ntime.sleep(600)\n")
 	w.send(map[string]any{"type": "run", "id": "one", "path": p})
-	w.until("one", runner.MsgStdout, wait)
+	w.until("one", protocol.MsgStdout, wait)
 	w.send(map[string]any{"type": "run", "id": "two", "path": p})
-	_, _, m := w.until("one", runner.MsgExit, wait)
+	_, _, m := w.until("one", protocol.MsgExit, wait)
 	if m.Reason != "stopped" || !strings.Contains(m.Message, "again") {
 		t.Fatalf("old run: %+v", m)
 	}
-	w.until("two", runner.MsgStdout, wait)
+	w.until("two", protocol.MsgStdout, wait)
 	if n := len(r.reg.ByOwner("alice")); n != 1 {
 		t.Fatalf("alice holds %d processes after a replacement", n)
 	}
@@ -187,13 +188,13 @@ func TestProtocolErrors(t *testing.T) {
 		w.send(tc.msg)
 		id, _ := tc.msg["id"].(string)
 		m := w.next(id, wait)
-		if m.Type != runner.MsgError || m.Code != tc.code || m.Message == "" {
+		if m.Type != protocol.MsgError || m.Code != tc.code || m.Message == "" {
 			t.Errorf("%v: got %+v", tc.msg, m)
 		}
 	}
 	// Not JSON at all.
 	w.c.Write(t.Context(), 1, []byte("{{{"))
-	if m := w.next("", wait); m.Type != runner.MsgError || m.Code != "bad_request" {
+	if m := w.next("", wait); m.Type != protocol.MsgError || m.Code != "bad_request" {
 		t.Errorf("garbage: %+v", m)
 	}
 }
@@ -245,7 +246,7 @@ func TestBurstOfRunsKeepsOneSandboxPerFile(t *testing.T) {
 	if peak > 2 {
 		t.Fatalf("%d sandboxes of one file were alive at once (one running, one being stopped at most)", peak)
 	}
-	w.until(fmt.Sprint("c", clicks-1), runner.MsgStdout, wait)
+	w.until(fmt.Sprint("c", clicks-1), protocol.MsgStdout, wait)
 	if n := len(r.reg.ByOwner("alice")); n != 1 {
 		t.Fatalf("after the burst alice holds %d processes", n)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/interp"
+	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/reaper"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/runner"
@@ -144,7 +145,7 @@ func newRunRigWith(t *testing.T, o runRigOptions) *rig {
 type wsc struct {
 	t    *testing.T
 	c    *websocket.Conn
-	msgs chan runner.Message
+	msgs chan protocol.Message
 }
 
 func (c *client) ws() *wsc {
@@ -160,7 +161,7 @@ func (c *client) ws() *wsc {
 		c.r.t.Fatalf("websocket dial: %v (%d)", err, code)
 	}
 	conn.SetReadLimit(16 << 20)
-	w := &wsc{t: c.r.t, c: conn, msgs: make(chan runner.Message, 4096)}
+	w := &wsc{t: c.r.t, c: conn, msgs: make(chan protocol.Message, 4096)}
 	go func() {
 		defer close(w.msgs)
 		for {
@@ -168,7 +169,7 @@ func (c *client) ws() *wsc {
 			if err != nil {
 				return
 			}
-			var m runner.Message
+			var m protocol.Message
 			if json.Unmarshal(b, &m) == nil {
 				w.msgs <- m
 			}
@@ -189,7 +190,7 @@ func (w *wsc) send(m map[string]any) {
 func (w *wsc) close() { w.c.Close(websocket.StatusNormalClosure, "") }
 
 // next waits for the next message for id (others are skipped).
-func (w *wsc) next(id string, timeout time.Duration) runner.Message {
+func (w *wsc) next(id string, timeout time.Duration) protocol.Message {
 	w.t.Helper()
 	deadline := time.After(timeout)
 	for {
@@ -198,7 +199,7 @@ func (w *wsc) next(id string, timeout time.Duration) runner.Message {
 			if !ok {
 				w.t.Fatalf("connection closed while waiting for a message for %q", id)
 			}
-			if m.ID == id || (m.Type == runner.MsgError && m.ID == "") {
+			if m.ID == id || (m.Type == protocol.MsgError && m.ID == "") {
 				return m
 			}
 		case <-deadline:
@@ -209,7 +210,7 @@ func (w *wsc) next(id string, timeout time.Duration) runner.Message {
 
 // until collects id's messages until one of type typ arrives; the text of
 // stdout and stderr before it is returned joined.
-func (w *wsc) until(id, typ string, timeout time.Duration) (out, errOut string, m runner.Message) {
+func (w *wsc) until(id, typ string, timeout time.Duration) (out, errOut string, m protocol.Message) {
 	w.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -217,11 +218,11 @@ func (w *wsc) until(id, typ string, timeout time.Duration) (out, errOut string, 
 		switch m.Type {
 		case typ:
 			return out, errOut, m
-		case runner.MsgStdout:
+		case protocol.MsgStdout:
 			out += m.Data
-		case runner.MsgStderr:
+		case protocol.MsgStderr:
 			errOut += m.Data
-		case runner.MsgExit, runner.MsgError:
+		case protocol.MsgExit, protocol.MsgError:
 			w.t.Fatalf("waiting for %s of %q, got %s %v %q (stdout %q, stderr %q)", typ, id, m.Type, m.Code, m.Message, out, errOut)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/auth"
+	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/runner"
 )
 
@@ -37,14 +38,6 @@ const (
 	wsCloseGrace = 10 * time.Second
 )
 
-type clientMsg struct {
-	Type  string `json:"type"`
-	ID    string `json:"id"`
-	Path  string `json:"path"`
-	Data  string `json:"data"`
-	Since uint64 `json:"since"`
-}
-
 type wsConn struct {
 	s   *Server
 	c   *websocket.Conn
@@ -53,8 +46,8 @@ type wsConn struct {
 	// replies and starts hold pointers: a channel's buffer is allocated
 	// whole when the connection opens, and 64 Messages by value were
 	// 10 KiB per idle browser (3 MiB of a 300-student class).
-	replies chan *runner.Message
-	starts  chan *clientMsg // run and repl requests, served in order
+	replies chan *protocol.Message
+	starts  chan *protocol.Request // run and repl requests, served in order
 	wake    chan struct{}
 	closed  chan struct{}
 	once    sync.Once
@@ -100,7 +93,7 @@ func (c *wsConn) unsubscribeAll() {
 
 // reply queues an answer to the browser's own request; a browser that lets
 // 64 of them pile up is not reading, and is disconnected.
-func (c *wsConn) reply(m runner.Message) {
+func (c *wsConn) reply(m protocol.Message) {
 	select {
 	case c.replies <- &m:
 	case <-c.closed:
@@ -124,7 +117,7 @@ func (c *wsConn) sendError(id string, err error) {
 	if e.Code == apierror.Internal {
 		c.s.log.Error("websocket request failed", "user", c.p.Username, "err", err)
 	}
-	c.reply(runner.Message{Type: runner.MsgError, ID: id, Code: string(e.Code), Message: e.Message})
+	c.reply(protocol.Message{Type: protocol.MsgError, ID: id, Code: string(e.Code), Message: e.Message})
 }
 
 // sameOrigin refuses a WebSocket upgrade from another site (cross-site
@@ -192,7 +185,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return // Accept has answered
 	}
 	conn.SetReadLimit(s.cfg.WSMaxMessageBytes)
-	c := &wsConn{s: s, c: conn, raw: spy.conn, p: p, replies: make(chan *runner.Message, wsReplyQueue), starts: make(chan *clientMsg, 16), wake: make(chan struct{}, 1),
+	c := &wsConn{s: s, c: conn, raw: spy.conn, p: p, replies: make(chan *protocol.Message, wsReplyQueue), starts: make(chan *protocol.Request, 16), wake: make(chan struct{}, 1),
 		closed: make(chan struct{}), subs: map[string]*runner.Subscription{}}
 	s.runner.Connected(c.user())
 	s.wsOpen.Add(1)
@@ -296,7 +289,7 @@ func (c *wsConn) drain(ctx context.Context) bool {
 	return true
 }
 
-func (c *wsConn) write(ctx context.Context, m runner.Message) bool {
+func (c *wsConn) write(ctx context.Context, m protocol.Message) bool {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return true
@@ -315,7 +308,7 @@ func (c *wsConn) write(ctx context.Context, m runner.Message) bool {
 // Starts are served in order by a startLoop that runs only while some are
 // queued: admission may wait in the degradation queue, and must never hold
 // up this browser's other messages (a stop must always go through).
-func (c *wsConn) queueStart(m *clientMsg) bool {
+func (c *wsConn) queueStart(m *protocol.Request) bool {
 	select {
 	case c.starts <- m:
 	default:
@@ -342,7 +335,7 @@ func (c *wsConn) queueStart(m *clientMsg) bool {
 func (c *wsConn) startLoop() {
 	user := c.user()
 	for {
-		var m *clientMsg
+		var m *protocol.Request
 		select {
 		case m = <-c.starts:
 		default:
@@ -357,7 +350,7 @@ func (c *wsConn) startLoop() {
 		}
 		var sub *runner.Subscription
 		var err error
-		if m.Type == "run" {
+		if m.Type == protocol.ReqRun {
 			sub, err = c.s.runner.Run(user, m.ID, m.Path, c)
 		} else {
 			sub, err = c.s.runner.REPL(user, m.ID, c)
@@ -444,22 +437,22 @@ func (c *wsConn) readLoop(ctx context.Context) {
 			continue
 		}
 		c.s.wsRate.Hit(c.p.Username)
-		var m clientMsg
+		var m protocol.Request
 		if typ != websocket.MessageText || json.Unmarshal(b, &m) != nil {
 			c.sendError("", apierror.New(apierror.BadRequest, "Messages must be JSON text with a \"type\"."))
 			continue
 		}
 		var opErr error
 		switch m.Type {
-		case "run", "repl":
+		case protocol.ReqRun, protocol.ReqREPL:
 			if !c.queueStart(&m) {
 				opErr = apierror.New(apierror.RateLimited, "Too many programs are being started at once; wait a moment.")
 			}
-		case "stdin":
+		case protocol.ReqStdin:
 			opErr = c.s.runner.Stdin(user.Name, m.ID, m.Data)
-		case "stop":
+		case protocol.ReqStop:
 			opErr = c.s.runner.Stop(user.Name, m.ID)
-		case "attach":
+		case protocol.ReqAttach:
 			var sub *runner.Subscription
 			if sub, opErr = c.s.runner.Attach(user.Name, m.ID, m.Since, c); opErr == nil {
 				c.subscribe(sub)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/protocol"
 )
 
 // wsGoroutines counts the server's goroutines serving WebSockets.
@@ -71,11 +71,11 @@ func TestIdleWebSocketCostsTwoGoroutines(t *testing.T) {
 		select {
 		case m := <-w.msgs:
 			switch m.Type {
-			case runner.MsgStdout:
+			case protocol.MsgStdout:
 				out[m.ID] += m.Data
-			case runner.MsgREPLReady:
+			case protocol.MsgREPLReady:
 				ready++
-			case runner.MsgError, runner.MsgExit:
+			case protocol.MsgError, protocol.MsgExit:
 				t.Fatalf("%+v", m)
 			}
 		case <-time.After(wait):
