@@ -23,6 +23,8 @@
 //     python directly. (Landlock is not combined with bwrap: a Landlocked task
 //     may not mount, and bwrap's mount namespace already confines files.)
 //
-// Kill uses cgroup.kill (v2), else the v1 freezer (freeze, SIGKILL every
-// member, thaw), else the process group plus bwrap's pid namespace.
+// Cgroups are made and read through internal/cgroup. Every kill goes through
+// killTree (kill.go): cgroup.kill (v2), else the freezer (freeze, SIGKILL
+// every member, thaw), else each member, plus the process group and bwrap's
+// pid namespace.
 package sandbox

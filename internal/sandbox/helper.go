@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/pythonide/pythonide/internal/cgroup"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -114,11 +116,8 @@ func runHelper(req helperRequest) error {
 		llRules = append(llRules, landlockRule{path: p, rw: true})
 	}
 	pythonArgv := append([]string{req.Python}, req.Args...)
-	self := strconv.Itoa(os.Getpid())
-	for _, f := range req.JoinCgroups {
-		if err := os.WriteFile(f, []byte(self), 0); err != nil {
-			return fmt.Errorf("join cgroup: %w", err)
-		}
+	if err := cgroup.JoinSelf(req.JoinCgroups); err != nil {
+		return err
 	}
 	for _, r := range req.Rlimits {
 		// syscall.Setrlimit, not unix: it also stops Go restoring its saved

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pythonide/pythonide/internal/cgroup"
 )
 
 func TestMain(m *testing.M) {
@@ -200,10 +202,10 @@ func killGroup(pid int) error {
 }
 
 // assertRemoved checks that none of a group's cgroup directories remain.
-func assertRemoved(t *testing.T, g *group) {
+func assertRemoved(t *testing.T, g *cgroup.Group) {
 	t.Helper()
-	for _, d := range append([]string{g.v2}, mapValues(g.v1)...) {
-		if d != "" && exists(d) {
+	for _, d := range g.Dirs() {
+		if _, err := os.Stat(d); err == nil {
 			t.Errorf("cgroup %s was not removed", d)
 		}
 	}

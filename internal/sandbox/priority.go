@@ -42,25 +42,14 @@ func (p *Process) renice(nice int) error {
 			errs = append(errs, err)
 		}
 	}
-	seen := map[int]bool{}
+	var members []int
 	if p.g != nil {
-		dirs := []string{p.g.v2}
-		for _, d := range p.g.v1 {
-			dirs = append(dirs, d)
-		}
-		for _, d := range dirs {
-			if d == "" {
-				continue
-			}
-			for _, pid := range members(d) {
-				if !seen[pid] {
-					seen[pid] = true
-					renice(unix.PRIO_PROCESS, pid)
-				}
-			}
-		}
+		members = p.g.Members()
 	}
-	if len(seen) == 0 {
+	for _, pid := range members {
+		renice(unix.PRIO_PROCESS, pid)
+	}
+	if len(members) == 0 {
 		renice(unix.PRIO_PGRP, p.cmd.Process.Pid)
 	}
 	return errors.Join(errs...)

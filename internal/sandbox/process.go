@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pythonide/pythonide/internal/cgroup"
 
 	"golang.org/x/sys/unix"
 )
@@ -68,7 +68,7 @@ type Process struct {
 	s         *Sandbox
 	id        string
 	cmd       *exec.Cmd
-	g         *group // nil without cgroups
+	g         *cgroup.Group // nil without cgroups
 	startTime uint64
 	bwrap     bool
 
@@ -101,7 +101,8 @@ func (s *Sandbox) Start(spec Spec) (*Process, error) {
 	if err := p.start(spec); err != nil {
 		p.closePipes()
 		if p.g != nil {
-			p.g.remove()
+			killTree(p.g, 0)
+			p.g.Remove()
 		}
 		s.release(spec.ID)
 		return nil, err
@@ -111,13 +112,11 @@ func (s *Sandbox) Start(spec Spec) (*Process, error) {
 
 func (p *Process) start(spec Spec) error {
 	s, cfg := p.s, p.s.cfg
-	if s.cg.mode() != "none" || s.cg.v2 != "" {
-		g, err := s.cg.create(spec.ID, groupLimits{memory: cfg.MemoryBytes, maxProcs: cfg.MaxProcs})
-		if err != nil {
-			return fmt.Errorf("sandbox: cgroup: %w", err)
-		}
-		p.g = g
+	g, err := s.tree.Create(spec.ID, cgroup.Limits{Memory: cfg.MemoryBytes, MaxProcs: cfg.MaxProcs})
+	if err != nil {
+		return fmt.Errorf("sandbox: cgroup: %w", err)
 	}
+	p.g = g
 	req := helperRequest{
 		Parent: os.Getpid(), StatusFD: 3 + len(spec.ExtraFiles),
 		Rlimits: s.rlimits(), Drop: s.layers.UIDDrop, UID: cfg.UID, GID: cfg.GID,
@@ -125,7 +124,7 @@ func (p *Process) start(spec Spec) error {
 		Env: threadEnv(spec.Env), Dir: spec.Dir, Nice: spec.Nice,
 	}
 	if p.g != nil {
-		req.JoinCgroups = p.g.joinFiles()
+		req.JoinCgroups = p.g.JoinFiles()
 	}
 	hosts := make([]string, len(spec.Mounts))
 	for i, m := range spec.Mounts {
@@ -182,7 +181,7 @@ func (p *Process) start(spec Spec) error {
 		return err
 	}
 	if p.g != nil {
-		fd, err := p.g.placementFD()
+		fd, err := p.g.PlacementFD()
 		if err != nil {
 			statusW.Close()
 			return fmt.Errorf("sandbox: open cgroup: %w", err)
@@ -245,7 +244,7 @@ func (s *Sandbox) rlimits() []rlimit {
 		{unix.RLIMIT_CORE, 0, 0},
 		{unix.RLIMIT_STACK, 8 << 20, 8 << 20},
 	}
-	if !s.cg.limitsMemory() {
+	if !s.tree.LimitsMemory() {
 		// No memory cgroup: DATA gives Python a clean MemoryError (AS would
 		// break threads). The stack limit above keeps threads inside it.
 		r = append(r, rlimit{unix.RLIMIT_DATA, uint64(c.MemoryBytes), uint64(c.MemoryBytes)})
@@ -287,21 +286,9 @@ func (p *Process) Kill() error {
 		return nil
 	}
 	p.killed = true
-	var errs []error
-	if p.g != nil {
-		errs = append(errs, p.g.kill())
-	}
-	// The group is ours: Setsid made pgid == pid, and the unreaped pid
-	// cannot have been reused.
-	if pid := p.cmd.Process.Pid; pid > 1 && pid != os.Getpid() {
-		if err := unix.Kill(-pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
-			errs = append(errs, err)
-		}
-	}
-	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	// The process group is ours: Setsid made pgid == pid, and the unreaped
+	// pid cannot have been reused.
+	return killTree(p.g, p.cmd.Process.Pid)
 }
 
 // Freeze stops every process in the tree (cgroups only).
@@ -311,29 +298,8 @@ func (p *Process) Freeze() error { return p.freeze(true) }
 func (p *Process) Thaw() error { return p.freeze(false) }
 
 func (p *Process) freeze(on bool) error {
-	// Freezing is asynchronous; return once it has taken effect.
-	switch {
-	case p.g == nil:
+	if p.g == nil {
 		return errors.New("sandbox: freezing needs cgroups")
-	case p.g.v2 != "" && exists(filepath.Join(p.g.v2, "cgroup.freeze")):
-		want := map[bool]int64{true: 1, false: 0}[on]
-		if err := writeFile(p.g.v2, "cgroup.freeze", strconv.FormatInt(want, 10)); err != nil {
-			return err
-		}
-		if !waitUntil(func() bool { return fieldValue(filepath.Join(p.g.v2, "cgroup.events"), "frozen") == want }) {
-			return errors.New("sandbox: freezer did not settle")
-		}
-		return nil
-	case p.g.v1["freezer"] != "":
-		d := p.g.v1["freezer"]
-		want := map[bool]string{true: "FROZEN", false: "THAWED"}[on]
-		if err := writeFile(d, "freezer.state", want); err != nil {
-			return err
-		}
-		if !waitUntil(func() bool { return strings.TrimSpace(readString(filepath.Join(d, "freezer.state"))) == want }) {
-			return errors.New("sandbox: freezer did not settle")
-		}
-		return nil
 	}
-	return errors.New("sandbox: no freezer")
+	return p.g.Freeze(on)
 }

@@ -4,42 +4,32 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync/atomic"
+
+	"github.com/pythonide/pythonide/internal/cgroup"
 )
 
 // instanceSeq tells apart several sandboxes of one process (tests).
 var instanceSeq atomic.Int64
 
 // newInstanceName names this instance's cgroup subtree after the server
-// process: "i<pid>-<start time>" (and "-<n>" for a second sandbox in the same
-// process). The pid and start time say whether the instance still runs.
+// process (cgroup.InstanceName), so its pid and start time say whether the
+// instance still runs.
 func newInstanceName() string {
 	pid := os.Getpid()
 	start, _ := procStartTime(pid)
-	name := "i" + strconv.Itoa(pid) + "-" + strconv.FormatUint(start, 10)
-	if n := instanceSeq.Add(1); n > 1 {
-		name += "-" + strconv.FormatInt(n, 10)
-	}
-	return name
+	return cgroup.InstanceName(pid, start, int(instanceSeq.Add(1)))
 }
 
-// instanceAlive reports whether name is an instance subtree whose server
-// still runs; ok is false when name is not an instance's name at all.
-func instanceAlive(name string) (alive, ok bool) {
-	f := strings.Split(name, "-")
-	if len(f) < 2 || len(f) > 3 || !strings.HasPrefix(f[0], "i") {
-		return false, false
-	}
-	pid, err1 := strconv.Atoi(f[0][1:])
-	start, err2 := strconv.ParseUint(f[1], 10, 64)
-	if err1 != nil || err2 != nil || pid <= 0 {
-		return false, false
+// instanceAlive reports whether the server an instance subtree is named
+// after still runs.
+func instanceAlive(name string) bool {
+	pid, start, ok := cgroup.ParseInstance(name)
+	if !ok {
+		return false
 	}
 	now, err := procStartTime(pid)
-	return err == nil && now == start, true
+	return err == nil && now == start
 }
 
 // ReapLeftovers kills the processes a previous server left behind and
@@ -53,7 +43,7 @@ func instanceAlive(name string) (alive, ok bool) {
 func (s *Sandbox) ReapLeftovers(ctx context.Context) (int, error) {
 	killed := 0
 	var errs []error
-	reap := func(groups map[string]*group, skipLive bool) {
+	reap := func(groups map[string]*cgroup.Group, skipLive bool) {
 		for name, g := range groups {
 			if ctx.Err() != nil {
 				return
@@ -73,45 +63,16 @@ func (s *Sandbox) ReapLeftovers(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	// Our own subtree: only ids we did not start.
-	own := map[string]string{}
-	if s.cg.v2 != "" {
-		own[""] = s.cg.v2
-	}
-	for ctrl, d := range s.cg.v1 {
-		own[ctrl] = d
-	}
-	reap(s.groupsIn(own), true)
-
-	// The shared folder: dead instances, and old-layout process cgroups.
-	legacy := map[string]string{}
-	deadInstances := map[string]bool{}
-	for hier, base := range s.cg.bases() {
-		entries, _ := os.ReadDir(base)
-		for _, e := range entries {
-			if !e.IsDir() || e.Name() == s.cg.instance {
-				continue
-			}
-			alive, isInstance := instanceAlive(e.Name())
-			switch {
-			case !isInstance:
-				legacy[hier] = base
-			case !alive:
-				deadInstances[e.Name()] = true
-			}
+	reap(s.tree.Groups(s.tree.Instance()), true)
+	instances, _ := s.tree.Instances()
+	reap(s.tree.Groups(""), false)
+	for _, inst := range instances {
+		if instanceAlive(inst) {
+			continue
 		}
-	}
-	reap(s.groupsIn(legacy), false)
-	for inst := range deadInstances {
-		dirs := map[string]string{}
-		for hier, base := range s.cg.bases() {
-			dirs[hier] = filepath.Join(base, inst)
-		}
-		reap(s.groupsIn(dirs), false)
-		for _, d := range dirs {
-			if err := rmdirRetry(d); err != nil {
-				errs = append(errs, err)
-			}
+		reap(s.tree.Groups(inst), false)
+		if err := s.tree.RemoveInstance(inst); err != nil {
+			errs = append(errs, err)
 		}
 		s.log.Warn("sandbox: removed the cgroup subtree of a server that no longer runs", "instance", inst)
 	}
@@ -121,47 +82,14 @@ func (s *Sandbox) ReapLeftovers(ctx context.Context) (int, error) {
 	return killed, errors.Join(errs...)
 }
 
-// groupsIn gathers the process cgroups below the given folders (one per
-// hierarchy, "" for v2), by name, skipping names that are instance
-// subtrees.
-func (s *Sandbox) groupsIn(parents map[string]string) map[string]*group {
-	names := map[string]*group{}
-	for hier, parent := range parents {
-		entries, _ := os.ReadDir(parent)
-		for _, e := range entries {
-			if !e.IsDir() {
-				continue
-			}
-			if _, isInstance := instanceAlive(e.Name()); isInstance {
-				continue
-			}
-			g := names[e.Name()]
-			if g == nil {
-				g = &group{v1: map[string]string{}, limits: s.cg.v2Limits}
-				names[e.Name()] = g
-			}
-			d := filepath.Join(parent, e.Name())
-			if hier == "" {
-				g.v2 = d
-			} else {
-				g.v1[hier] = d
-			}
-		}
-	}
-	return names
-}
-
 // reapGroup kills every member of a leftover cgroup and removes it.
-func (s *Sandbox) reapGroup(name string, g *group) (int, error) {
-	pids := len(g.allMembers())
-	if err := g.kill(); err != nil {
+func (s *Sandbox) reapGroup(name string, g *cgroup.Group) (int, error) {
+	pids := len(g.Members())
+	if err := killTree(g, 0); err != nil {
 		return 0, err
 	}
-	if !waitUntil(g.empty) {
-		return 0, errors.New("sandbox: leftover cgroup " + name + " did not empty")
-	}
-	if err := g.remove(); err != nil {
-		return pids, err
+	if err := g.Remove(); err != nil {
+		return pids, errors.New("sandbox: leftover cgroup " + name + ": " + err.Error())
 	}
 	s.log.Warn("sandbox: reaped leftover cgroup", "name", name, "processes", pids)
 	return pids, nil

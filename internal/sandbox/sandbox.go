@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pythonide/pythonide/internal/cgroup"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +42,7 @@ type Sandbox struct {
 	cfg         Config
 	log         *slog.Logger
 	layers      Layers
-	cg          *cgroups
+	tree        *cgroup.Tree // our cgroup subtree; cgroup.None() without cgroups
 	landlockABI int
 	stage       string // where the helper stages mounts (stage.go); "" when it cannot
 
@@ -60,19 +62,20 @@ func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) 
 	if fi, err := os.Stat(cfg.Python); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o001 == 0 {
 		return nil, fmt.Errorf("python interpreter %s is missing or not executable by everyone", cfg.Python)
 	}
-	s := &Sandbox{cfg: cfg, log: log, live: map[string]bool{}, cg: &cgroups{v1: map[string]string{}}}
+	s := &Sandbox{cfg: cfg, log: log, live: map[string]bool{}, tree: cgroup.None()}
 	s.layers.Rlimits = true
 	s.layers.UIDDrop = os.Geteuid() == 0
 	if s.layers.UIDDrop {
-		cg, errs := setupCgroups(findCgroups("/sys/fs/cgroup"), cfg.CgroupName, newInstanceName(), cfg.TotalMemory)
+		fsys := cgroup.Root("/")
+		tree, errs := cgroup.NewTree(fsys, cgroup.Self(fsys), cfg.CgroupName, newInstanceName(), cfg.TotalMemory)
 		for _, e := range errs {
 			log.Warn("sandbox: cgroup layer partly unavailable", "err", e)
 		}
-		s.cg = cg
+		s.tree = tree
 	} else {
 		log.Warn("sandbox: not root: student code runs as the server's own user and cgroups are not managed")
 	}
-	s.layers.Cgroup = s.cg.mode()
+	s.layers.Cgroup = s.tree.Mode()
 	if fi, err := os.Stat(cfg.Bwrap); err == nil && fi.Mode()&0o111 != 0 && !cfg.NoNamespaces {
 		s.layers.Namespaces = true
 		if s.layers.UIDDrop {
@@ -162,7 +165,7 @@ func (s *Sandbox) Layers() Layers { return s.layers }
 
 // Close removes our (empty) cgroup subtree. Call it after every process ended.
 func (s *Sandbox) Close() error {
-	errs := []error{s.cg.close()}
+	errs := []error{s.tree.Close()}
 	if s.stage != "" {
 		if err := os.Remove(s.stage); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
@@ -174,4 +177,4 @@ func (s *Sandbox) Close() error {
 // Problems says what confinement this sandbox has lost since Probe, in
 // words for /health ("" while nothing is lost), and how often its cgroup
 // subtree vanished and was made again.
-func (s *Sandbox) Problems() (lost string, recreated int) { return s.cg.problem() }
+func (s *Sandbox) Problems() (lost string, recreated int) { return s.tree.Problem() }

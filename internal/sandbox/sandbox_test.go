@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/cgroup"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -34,7 +36,7 @@ func TestProbeReportsLayers(t *testing.T) {
 			if os.Geteuid() == 0 && !l.UIDDrop {
 				t.Errorf("running as root but uid drop is off")
 			}
-			if os.Geteuid() == 0 && isFS("/sys/fs/cgroup/memory", 0x27e0eb) && l.Cgroup == "none" {
+			if os.Geteuid() == 0 && cgroup.Self(cgroup.Root("/")).V1["memory"] != "" && l.Cgroup == "none" {
 				t.Errorf("v1 memory cgroup is mounted but the cgroup layer is off")
 			}
 		})
@@ -95,7 +97,7 @@ func TestMemoryBomb(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			if !s.cg.limitsMemory() {
+			if !s.tree.LimitsMemory() {
 				t.Skip("no memory cgroup (layer: cgroup memory controller)")
 			}
 			w := newWorld(t, s)
@@ -110,9 +112,9 @@ func TestMemoryBomb(t *testing.T) {
 func TestMemoryRlimitWithoutCgroup(t *testing.T) {
 	// The rlimit fallback used where no memory cgroup exists.
 	s := newSandbox(t, Config{})
-	real := s.cg
-	s.cg = &cgroups{v1: map[string]string{}}
-	t.Cleanup(func() { s.cg = real }) // runs before Close removes the subtree
+	real := s.tree
+	s.tree = cgroup.None()
+	t.Cleanup(func() { s.tree = real }) // runs before Close removes the subtree
 	w := newWorld(t, s)
 	e, out := run(t, s, w.spec("datalimit", "-c", "x = 'a' * (200 * 1024 * 1024)"))
 	if e.Reason != ReasonError || !strings.Contains(out, "MemoryError") {
@@ -138,7 +140,7 @@ func TestForkBombHeldAndKilled(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			if s.cg.mode() == "none" {
+			if s.tree.Mode() == "none" {
 				t.Skip("no pids cgroup (layer: cgroup pids controller)")
 			}
 			w := newWorld(t, s)
@@ -148,7 +150,7 @@ func TestForkBombHeldAndKilled(t *testing.T) {
 			if _, err := fmt.Sscanf(line, "held %d", &n); err != nil || n >= s.cfg.MaxProcs {
 				t.Errorf("fork bomb: %q, want held below %d", line, s.cfg.MaxProcs)
 			}
-			pids := p.g.allMembers()
+			pids := p.g.Members()
 			if len(pids) > s.cfg.MaxProcs {
 				t.Errorf("%d processes in the cgroup, pids.max is %d", len(pids), s.cfg.MaxProcs)
 			}
@@ -182,14 +184,14 @@ func TestKillReachesSetsidDoubleFork(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
 			s := newSandbox(t, m.cfg)
-			if s.cg.mode() == "none" && !s.layers.Namespaces {
+			if s.tree.Mode() == "none" && !s.layers.Namespaces {
 				t.Skip("neither cgroups nor a pid namespace: a setsid daemon can escape Kill")
 			}
 			w := newWorld(t, s)
 			p, lines := startLines(t, s, w.spec("daemon", w.script(t, "daemon.py", daemon)))
 			var dpid int
 			fmt.Sscanf(<-lines, "daemon %d", &dpid)
-			pids := p.g.allMembers()
+			pids := p.g.Members()
 			if len(pids) < 2 {
 				t.Fatalf("cgroup members %v: want the program and its daemon", pids)
 			}
@@ -204,7 +206,7 @@ func TestKillReachesSetsidDoubleFork(t *testing.T) {
 			}
 			procs := snapshot(pids)
 			p.Kill()
-			if !waitUntil(func() bool { return len(procs.alive()) == 0 }) {
+			if !cgroup.WaitUntil(func() bool { return len(procs.alive()) == 0 }) {
 				t.Errorf("processes %v survived Kill", pids)
 			}
 			if e := p.Wait(); e.Reason != ReasonKilled {
@@ -373,7 +375,7 @@ func TestExtraFilesAndStdin(t *testing.T) {
 
 func TestReapLeftovers(t *testing.T) {
 	s := newSandbox(t, Config{})
-	if s.cg.mode() == "none" {
+	if s.tree.Mode() == "none" {
 		t.Skip("no cgroups (layer: cgroup)")
 	}
 	w := newWorld(t, s)
@@ -391,25 +393,25 @@ func TestReapLeftovers(t *testing.T) {
 	// Stale cgroups as a crashed server leaves them: one in our own subtree
 	// (ids we did not start), one in the subtree of a server that no longer
 	// runs (same pid, other start time), each with a setsid child.
-	dead := siblingCgroups(t, s.cg, "i"+strconv.Itoa(os.Getpid())+"-1")
+	dead := siblingTree(t, s, cgroup.InstanceName(os.Getpid(), 1, 1))
 	var stalePids []int
-	var staleGroups []*group
-	for i, c := range []*cgroups{s.cg, dead} {
-		stale, err := c.create("stale"+strconv.Itoa(i), groupLimits{memory: 64 << 20, maxProcs: 16})
+	var staleGroups []*cgroup.Group
+	for i, tree := range []*cgroup.Tree{s.tree, dead} {
+		stale, err := tree.Create("stale"+strconv.Itoa(i), cgroup.Limits{Memory: 64 << 20, MaxProcs: 16})
 		if err != nil {
 			t.Fatal(err)
 		}
 		join := "for f in \"$@\"; do echo $$ > \"$f\"; done; setsid sleep 1000 & exec sleep 1000"
-		sh := exec.Command("/bin/sh", append([]string{"-c", join, "sh"}, stale.joinFiles()...)...)
-		if fd, _ := stale.placementFD(); fd >= 0 {
+		sh := exec.Command("/bin/sh", append([]string{"-c", join, "sh"}, stale.JoinFiles()...)...)
+		if fd, _ := stale.PlacementFD(); fd >= 0 {
 			sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
 		}
 		if err := sh.Start(); err != nil {
 			t.Fatal(err)
 		}
 		defer sh.Wait()
-		waitUntil(func() bool { return len(stale.allMembers()) >= 2 })
-		pids := stale.allMembers()
+		cgroup.WaitUntil(func() bool { return len(stale.Members()) >= 2 })
+		pids := stale.Members()
 		if len(pids) < 2 {
 			t.Fatalf("stale cgroup holds %v, want the shell and its setsid child", pids)
 		}
@@ -433,8 +435,8 @@ func TestReapLeftovers(t *testing.T) {
 	for _, g := range staleGroups {
 		assertRemoved(t, g)
 	}
-	for _, d := range append([]string{dead.v2}, mapValues(dead.v1)...) {
-		if d != "" && exists(d) {
+	for _, d := range dead.Dirs() {
+		if _, err := os.Stat(d); err == nil {
 			t.Errorf("the dead server's subtree %s was not removed", d)
 		}
 	}
@@ -449,22 +451,17 @@ func TestReapLeftovers(t *testing.T) {
 	}
 }
 
-// siblingCgroups is a subtree beside c's, as another instance of the same
+// siblingTree is a subtree beside s's, as another server of the same
 // name would have it.
-func siblingCgroups(t *testing.T, c *cgroups, instance string) *cgroups {
+func siblingTree(t *testing.T, s *Sandbox, instance string) *cgroup.Tree {
 	t.Helper()
-	sib := &cgroups{m: c.m, name: c.name, instance: instance, total: c.total, v2Limits: c.v2Limits, v1: map[string]string{}}
-	if c.v2 != "" {
-		sib.v2 = filepath.Join(filepath.Dir(c.v2), instance)
+	fsys := cgroup.Root("/")
+	tree, errs := cgroup.NewTree(fsys, cgroup.Self(fsys), s.cfg.CgroupName, instance, s.cfg.TotalMemory)
+	if len(errs) > 0 && tree.Mode() != s.tree.Mode() {
+		t.Fatal(errs)
 	}
-	for ctrl, d := range c.v1 {
-		sib.v1[ctrl] = filepath.Join(filepath.Dir(d), instance)
-	}
-	if err := sib.recreate(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sib.close() })
-	return sib
+	t.Cleanup(func() { tree.Close() })
+	return tree
 }
 
 // Two servers on one host with the same --cgroup-name: one shutting down
@@ -472,7 +469,7 @@ func siblingCgroups(t *testing.T, c *cgroups, instance string) *cgroups {
 // again on the next start.
 func TestNeighbourShutdownAndVanishedSubtree(t *testing.T) {
 	a := newSandbox(t, Config{})
-	if a.cg.mode() == "none" {
+	if a.tree.Mode() == "none" {
 		t.Skip("no cgroups (layer: cgroup)")
 	}
 	b := newSandboxNamed(t, Config{}, a.cfg.CgroupName)
@@ -492,11 +489,9 @@ func TestNeighbourShutdownAndVanishedSubtree(t *testing.T) {
 	running.Wait()
 
 	// Now a's whole subtree vanishes (an operator, an older neighbour).
-	for _, d := range append([]string{a.cg.v2}, mapValues(a.cg.v1)...) {
-		if d != "" {
-			if err := rmdirRetry(d); err != nil {
-				t.Fatal(err)
-			}
+	for _, d := range a.tree.Dirs() {
+		if err := cgroup.WaitRmdir(d); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if e, out := run(t, a, w.spec("again", "-c", "print('made again')")); e.Reason != ReasonExited || out != "made again\n" {
@@ -558,7 +553,7 @@ func TestStartRefusesBadSpecs(t *testing.T) {
 
 func TestFreezeThaw(t *testing.T) {
 	s := newSandbox(t, Config{})
-	if s.cg.mode() == "none" {
+	if s.tree.Mode() == "none" {
 		t.Skip("no cgroups (layer: cgroup freezer)")
 	}
 	w := newWorld(t, s)

@@ -28,10 +28,7 @@ func (p *Process) wait() Exit {
 		}
 	}
 	p.mu.Lock()
-	if p.g != nil && !p.g.empty() {
-		p.g.kill()
-	}
-	unix.Kill(-pid, unix.SIGKILL) // background children in its group die with it
+	killTree(p.g, pid) // what it left behind: its group and background children
 	p.reaped = true
 	killed := p.killed
 	p.mu.Unlock()
@@ -45,11 +42,11 @@ func (p *Process) wait() Exit {
 	e := Exit{Code: -1}
 	oom := false
 	if p.g != nil {
-		oom = p.g.oomKilled()
-		if _, cpu, ok := p.g.usage(); ok {
+		oom = p.g.OOMKilled()
+		if _, cpu, ok := p.g.Usage(); ok {
 			e.CPUSeconds = cpu
 		}
-		if err := p.g.remove(); err != nil {
+		if err := p.g.Remove(); err != nil {
 			p.s.log.Error("sandbox: cgroup not removed", "id", p.id, "err", err)
 		}
 	}
@@ -109,7 +106,7 @@ func (p *Process) Usage() (memBytes int64, cpuSeconds float64, err error) {
 		return 0, 0, errors.New("sandbox: process has ended")
 	}
 	if p.g != nil {
-		if m, c, ok := p.g.usage(); ok {
+		if m, c, ok := p.g.Usage(); ok {
 			return m, c, nil
 		}
 	}

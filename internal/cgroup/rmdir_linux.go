@@ -1,0 +1,5 @@
+package cgroup
+
+import "golang.org/x/sys/unix"
+
+func rmdir(p string) error { return unix.Rmdir(p) }
