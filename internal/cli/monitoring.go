@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/registry"
@@ -100,7 +101,7 @@ func line(percent float64) float64 {
 }
 
 // swept is the cleanup service's observer for the metrics.
-func (o *observability) swept(ds []registry.Decision) { o.metrics.Swept(ds) }
+func (o *observability) swept(ds []cleanup.Decision) { o.metrics.Swept(cleanup.Reasons(ds)) }
 
 // run samples, probes and writes EMF records until ctx ends.
 func (o *observability) run(goBackground func(func()), ctx context.Context) {

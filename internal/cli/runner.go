@@ -8,13 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/interp"
-	"github.com/pythonide/pythonide/internal/reaper"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/sandbox"
 	"github.com/pythonide/pythonide/internal/store"
+	"github.com/pythonide/pythonide/internal/tracking"
 	"github.com/pythonide/pythonide/internal/workspace"
 )
 
@@ -32,7 +33,7 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
-	if n, err := sb.ReapLeftovers(ctx); err != nil {
+	if n, err := cleanup.ReapLeftovers(ctx, sb, log); err != nil {
 		log.Warn("reaping programs left by a previous server failed", "err", err)
 	} else if n > 0 {
 		log.Info("reaped programs left by a previous server", "killed", n)
@@ -64,7 +65,7 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 		sb.Close()
 		return nil, nil, err
 	}
-	tracker := reaper.NewTracker(reg, st, log)
+	tracker := tracking.NewTracker(reg, st, log)
 	run := runner.New(reg, sb, ws, runner.Options{
 		DriverDir: driverDir, DriverPath: driver, OutputBytes: c.OutputBytes, OutputRate: c.OutputRate,
 		Gate: obs.mon.Gate(), Observe: obs.metrics, Warm: c.WarmInterpreters,
@@ -78,9 +79,9 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 		return nil, nil, selfTestAdvice(c, sb, res)
 	}
 	log.Info("start-up self-test: a confined program ran and answered", "took", res.Took.Round(time.Millisecond))
-	cleanup := reaper.New(reg, run, c.SweepInterval, log)
-	cleanup.Swept = func(ds []registry.Decision) { tracker.MarkAll(); obs.swept(ds) }
-	goBackground(func() { cleanup.Run(bg) })
+	sweeps := cleanup.New(reg, run, c.SweepInterval, log)
+	sweeps.Swept = func(ds []cleanup.Decision) { tracker.MarkAll(); obs.swept(ds) }
+	goBackground(func() { sweeps.Run(bg) })
 	obs.run(goBackground, bg)
 	goBackground(func() { tracker.Run(bg, time.Second) })
 	log.Info("programs run confined", "layers", sb.Layers().String(), "python", c.Python,

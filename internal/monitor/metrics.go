@@ -148,10 +148,10 @@ func RefusalLabel(err error) string {
 	return "other"
 }
 
-// Swept counts a sweep and what it stopped.
-func (x *Metrics) Swept(ds []registry.Decision) {
+// Swept counts a sweep and the reasons of what it stopped.
+func (x *Metrics) Swept(reasons []registry.Reason) {
 	x.sweeps.Inc()
-	for _, d := range ds {
-		x.reaps.WithLabelValues(string(d.Reason)).Inc()
+	for _, r := range reasons {
+		x.reaps.WithLabelValues(string(r)).Inc()
 	}
 }

@@ -126,7 +126,7 @@ func TestMetricsScrapedOverHTTP(t *testing.T) {
 	x.Refused(apierror.Wrap(registry.ErrUsersLimit, apierror.LimitReached, "full"))
 	x.Refused(apierror.Wrap(ErrShedCPU, apierror.Unavailable, "busy"))
 	x.Refused(errors.New("something else"))
-	x.Swept([]registry.Decision{{ID: "p9", Reason: registry.ReasonIdle}, {ID: "p8", Reason: registry.ReasonIdle}})
+	x.Swept([]registry.Reason{registry.ReasonIdle, registry.ReasonIdle})
 	http.Get(srv.URL + "/api/files/content?path=x")
 	http.Get(srv.URL + "/nowhere")
 

@@ -79,7 +79,7 @@ func (r *Registry) Admit(req Request) (replaced *Process, err error) {
 		old.replacedBy = req.ID
 		r.uncount(o)
 		r.recharge(old)
-		s := old.snapshot(now, o.conns > 0)
+		s := old.snapshot(now, o)
 		replaced = &s
 	}
 	p := &proc{
@@ -191,7 +191,7 @@ func (r *Registry) Remove(id string) (Process, bool) {
 	}
 	now := r.clock.Now()
 	o := r.owners[p.owner]
-	s := p.snapshot(now, o.conns > 0)
+	s := p.snapshot(now, o)
 	if p.counted() {
 		r.uncount(o)
 	}

@@ -79,7 +79,7 @@ func hammer(t *testing.T, l Limits) map[error]int64 {
 			}
 		}
 	}()
-	go func() { // the cleanup service
+	go func() { // the cleanup service: reads the view, removes what it ends
 		defer side.Done()
 		for {
 			select {
@@ -87,11 +87,11 @@ func hammer(t *testing.T, l Limits) map[error]int64 {
 				return
 			default:
 			}
-			for _, d := range r.Sweep() {
-				if !d.Reason.Valid() {
-					fail("sweep reason %q", d.Reason)
+			ps, _, _ := r.View()
+			for _, p := range ps {
+				if p.State == StateIdle && !p.OwnerConnected {
+					r.Remove(p.ID)
 				}
-				r.Remove(d.ID)
 			}
 			_ = r.Snapshot()
 			runtime.Gosched()

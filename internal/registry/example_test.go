@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/registry"
 )
 
@@ -37,8 +38,9 @@ func Example() {
 	reg.SetState("alice/1", registry.StateWaitingInput) // input() called
 	c.t = c.t.Add(11 * time.Minute)
 
-	// The cleanup service's tick: stop each decision, then Remove it.
-	for _, d := range reg.Sweep() {
+	// The cleanup service's tick: decide from the registry's view, stop
+	// each decision, then Remove it.
+	for _, d := range cleanup.Decide(reg.View()) {
 		p, _ := reg.Remove(d.ID)
 		fmt.Printf("stop %s (pid %d): %s: %s\n", d.ID, p.PID, d.Reason, d.Message)
 	}

@@ -54,6 +54,10 @@ type Process struct {
 	WaitTime time.Duration // time spent in input() or at the REPL prompt
 
 	OwnerConnected bool
+	// OwnerAwaySince is when the owner was last seen without a connection
+	// (their last one closed, or a process was admitted while none was
+	// open); meaningful only while !OwnerConnected.
+	OwnerAwaySince time.Time
 	// ReplacedBy is the id of the run that replaces this one; such a process
 	// is being stopped and no longer counts against any limit.
 	ReplacedBy string
@@ -110,13 +114,18 @@ func (p *proc) setState(s State, now time.Time) {
 	p.stateSince = now
 }
 
-func (p *proc) snapshot(now time.Time, connected bool) Process {
+func (p *proc) snapshot(now time.Time, o *owner) Process {
+	connected := o != nil && o.conns > 0
+	var away time.Time
+	if o != nil && !connected {
+		away = o.since
+	}
 	return Process{
 		ID: p.id, Owner: p.owner, Path: p.path, Kind: p.kind, State: p.state,
 		PID: p.pid, PIDStart: p.pidStart,
 		AdmittedAt: p.admittedAt, StartedAt: p.startedAt, StateSince: p.stateSince, LastActivity: p.lastActivity,
 		MemoryBytes: p.mem, CPUSeconds: p.cpu, Sampled: p.sampled,
 		RunTime: p.runTime(now), WaitTime: p.waitTime(now),
-		OwnerConnected: connected, ReplacedBy: p.replacedBy,
+		OwnerConnected: connected, OwnerAwaySince: away, ReplacedBy: p.replacedBy,
 	}
 }

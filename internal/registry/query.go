@@ -3,6 +3,7 @@ package registry
 import (
 	"cmp"
 	"slices"
+	"time"
 )
 
 // Get returns a snapshot of one process.
@@ -13,7 +14,7 @@ func (r *Registry) Get(id string) (Process, bool) {
 	if p == nil {
 		return Process{}, false
 	}
-	return p.snapshot(r.clock.Now(), r.connected(p.owner)), true
+	return p.snapshot(r.clock.Now(), r.owners[p.owner]), true
 }
 
 // Snapshot returns every process, sorted by owner, then admission time.
@@ -25,6 +26,20 @@ func (r *Registry) Snapshot() []Process {
 		ps = append(ps, p)
 	}
 	return r.snapshots(ps)
+}
+
+// View is every process (as Snapshot), the limits in force and the moment
+// the copy was taken, all read at once: what the cleanup service decides
+// from.
+func (r *Registry) View() (ps []Process, l Limits, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	all := make([]*proc, 0, len(r.procs))
+	for _, p := range r.procs {
+		all = append(all, p)
+	}
+	now = r.clock.Now()
+	return r.snapshotsAt(all, now), r.limits, now
 }
 
 // ByOwner returns owner's processes, sorted by admission time.
@@ -43,8 +58,10 @@ func (r *Registry) ByOwner(owner string) []Process {
 }
 
 // snapshots sorts ps (pointers, so sorting moves 8 bytes, not a Process)
-// and copies them out. The caller holds r.mu.
-func (r *Registry) snapshots(ps []*proc) []Process {
+// and copies them out as of now. The caller holds r.mu.
+func (r *Registry) snapshots(ps []*proc) []Process { return r.snapshotsAt(ps, r.clock.Now()) }
+
+func (r *Registry) snapshotsAt(ps []*proc, now time.Time) []Process {
 	slices.SortFunc(ps, func(a, b *proc) int {
 		if c := cmp.Compare(a.owner, b.owner); c != 0 {
 			return c
@@ -54,10 +71,9 @@ func (r *Registry) snapshots(ps []*proc) []Process {
 		}
 		return cmp.Compare(a.id, b.id)
 	})
-	now := r.clock.Now()
 	out := make([]Process, len(ps))
 	for i, p := range ps {
-		out[i] = p.snapshot(now, r.connected(p.owner))
+		out[i] = p.snapshot(now, r.owners[p.owner])
 	}
 	return out
 }

@@ -43,7 +43,7 @@ func (r Reason) Valid() bool {
 }
 
 // Message is the plain sentence a student sees when a process ends for r,
-// using the limits in force. Sweep decisions carry a more specific message
+// using the limits in force. Cleanup decisions carry a more specific message
 // where there is one (e.g. a wait for input that went on too long).
 func (r Reason) Message(l Limits) string {
 	switch r {
@@ -73,12 +73,15 @@ func (r Reason) Message(l Limits) string {
 	return "The program stopped."
 }
 
-// Messages for sweep decisions that are more precise than their reason's.
-func inputTimeoutMessage(l Limits) string {
+// Messages for cleanup decisions that are more precise than their reason's.
+
+// InputTimeoutMessage: a program waited in input() longer than the limit.
+func InputTimeoutMessage(l Limits) string {
 	return fmt.Sprintf("Stopped: your program waited more than %s for input.", humanDuration(l.InputTimeout))
 }
 
-func startTimeoutMessage() string {
+// StartTimeoutMessage: a spawn never reported that it started.
+func StartTimeoutMessage() string {
 	return "The program could not be started. Please try again."
 }
 

@@ -32,6 +32,12 @@ func TestReasonMessages(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", r, got, want[r])
 		}
 	}
+	if got := InputTimeoutMessage(l); got != "Stopped: your program waited more than 10 minutes for input." {
+		t.Errorf("InputTimeoutMessage: %q", got)
+	}
+	if got := StartTimeoutMessage(); got != "The program could not be started. Please try again." {
+		t.Errorf("StartTimeoutMessage: %q", got)
+	}
 	if Reason("crashed").Valid() {
 		t.Error("an unknown reason is valid")
 	}

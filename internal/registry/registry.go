@@ -1,7 +1,8 @@
 // Package registry is the single source of truth for which processes the
 // server has started and may therefore stop. It is pure policy: it admits or
-// refuses, keeps the books, and decides what a sweep should stop; it never
-// spawns, signals or reads /proc. Other packages act on its decisions.
+// refuses and keeps the books (states, timers, samples, connections); it
+// never spawns, signals or reads /proc. The cleanup package decides from its
+// snapshots what to stop; other packages act.
 //
 // Every process is registered (Admit) before it is spawned and removed
 // (Remove) when it has ended. There is deliberately no API that takes a pid
@@ -130,11 +131,6 @@ func (r *Registry) forgetOwner(name string) {
 	if o := r.owners[name]; o != nil && o.conns == 0 && len(o.procs) == 0 {
 		delete(r.owners, name)
 	}
-}
-
-func (r *Registry) connected(name string) bool {
-	o := r.owners[name]
-	return o != nil && o.conns > 0
 }
 
 // count and uncount move a process in or out of the limits' totals.

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -370,84 +368,6 @@ func TestExtraFilesAndStdin(t *testing.T) {
 				t.Errorf("open fds in the child: %s", out)
 			}
 		})
-	}
-}
-
-func TestReapLeftovers(t *testing.T) {
-	s := newSandbox(t, Config{})
-	if s.tree.Mode() == "none" {
-		t.Skip("no cgroups (layer: cgroup)")
-	}
-	w := newWorld(t, s)
-	// A live process of this instance must survive the reaping.
-	live, lines := startLines(t, s, w.spec("live", "-c", "print('up', flush=True)\nimport time\ntime.sleep(1000)"))
-	<-lines
-	defer func() { live.Kill(); live.Wait() }()
-	// So must a live neighbour: another server with the same --cgroup-name.
-	neighbour := newSandboxNamed(t, Config{}, s.cfg.CgroupName)
-	nw := newWorld(t, neighbour)
-	theirs, theirLines := startLines(t, neighbour, nw.spec("theirs", "-c", "print('up', flush=True)\nimport time\ntime.sleep(1000)"))
-	<-theirLines
-	defer func() { theirs.Kill(); theirs.Wait() }()
-
-	// Stale cgroups as a crashed server leaves them: one in our own subtree
-	// (ids we did not start), one in the subtree of a server that no longer
-	// runs (same pid, other start time), each with a setsid child.
-	dead := siblingTree(t, s, cgroup.InstanceName(os.Getpid(), 1, 1))
-	var stalePids []int
-	var staleGroups []*cgroup.Group
-	for i, tree := range []*cgroup.Tree{s.tree, dead} {
-		stale, err := tree.Create("stale"+strconv.Itoa(i), cgroup.Limits{Memory: 64 << 20, MaxProcs: 16})
-		if err != nil {
-			t.Fatal(err)
-		}
-		join := "for f in \"$@\"; do echo $$ > \"$f\"; done; setsid sleep 1000 & exec sleep 1000"
-		sh := exec.Command("/bin/sh", append([]string{"-c", join, "sh"}, stale.JoinFiles()...)...)
-		if fd, _ := stale.PlacementFD(); fd >= 0 {
-			sh.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
-		}
-		if err := sh.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer sh.Wait()
-		cgroup.WaitUntil(func() bool { return len(stale.Members()) >= 2 })
-		pids := stale.Members()
-		if len(pids) < 2 {
-			t.Fatalf("stale cgroup holds %v, want the shell and its setsid child", pids)
-		}
-		stalePids = append(stalePids, pids...)
-		staleGroups = append(staleGroups, stale)
-	}
-	staleProcs := snapshot(stalePids)
-	decoy := exec.Command("/bin/sleep", "1000")
-	if err := decoy.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { decoy.Process.Kill(); decoy.Wait() }()
-
-	n, err := s.ReapLeftovers(t.Context())
-	if err != nil || n != len(stalePids) {
-		t.Errorf("ReapLeftovers = %d, %v; want %d", n, err, len(stalePids))
-	}
-	if left := staleProcs.alive(); len(left) > 0 {
-		t.Errorf("stale pids %v survived", left)
-	}
-	for _, g := range staleGroups {
-		assertRemoved(t, g)
-	}
-	for _, d := range dead.Dirs() {
-		if _, err := os.Stat(d); err == nil {
-			t.Errorf("the dead server's subtree %s was not removed", d)
-		}
-	}
-	if gone(decoy.Process.Pid) {
-		t.Errorf("the decoy sleep outside our cgroups was killed")
-	}
-	if _, _, err := live.Usage(); err != nil || gone(live.PID()) {
-		t.Errorf("the live process was reaped: %v", err)
-	}
-	if _, _, err := theirs.Usage(); err != nil || gone(theirs.PID()) {
-		t.Errorf("the live neighbour's process was reaped: %v", err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/registry"
@@ -60,7 +61,7 @@ func newMonitoredRig(t *testing.T, st *store.Store, res *monitor.Resources, gate
 				t.Fatal(err)
 			}
 			m.metrics = x
-			return runHooks{gate: m.mon.Gate(), observe: x, swept: x.Swept}
+			return runHooks{gate: m.mon.Gate(), observe: x, swept: func(ds []cleanup.Decision) { x.Swept(cleanup.Reasons(ds)) }}
 		},
 	})
 	m.server.mon = m.mon

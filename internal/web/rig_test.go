@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/pythonide/pythonide/internal/auth"
+	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
-	"github.com/pythonide/pythonide/internal/reaper"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/roster"
 	"github.com/pythonide/pythonide/internal/runner"
@@ -38,7 +38,7 @@ type rig struct {
 	server *Server
 	runner *runner.Runner // set by newRunRig
 	reg    *registry.Registry
-	sweep  *reaper.Service
+	sweep  *cleanup.Service
 }
 
 func newRig(t *testing.T, st *store.Store, tweak func(*config.Config)) *rig {

@@ -16,15 +16,16 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/interp"
 	"github.com/pythonide/pythonide/internal/protocol"
-	"github.com/pythonide/pythonide/internal/reaper"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/sandbox"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/store/storetest"
+	"github.com/pythonide/pythonide/internal/tracking"
 )
 
 func TestMain(m *testing.M) {
@@ -55,7 +56,7 @@ type runRigOptions struct {
 type runHooks struct {
 	gate    runner.Gate
 	observe runner.Observer
-	swept   func([]registry.Decision)
+	swept   func([]cleanup.Decision)
 }
 
 func newRunRigWith(t *testing.T, o runRigOptions) *rig {
@@ -117,13 +118,13 @@ func newRunRigWith(t *testing.T, o runRigOptions) *rig {
 	if o.hooks != nil {
 		hooks = o.hooks(reg)
 	}
-	tracker := reaper.NewTracker(reg, r.st, log)
+	tracker := tracking.NewTracker(reg, r.st, log)
 	run := runner.New(reg, sb, r.ws, runner.Options{DriverDir: driverDir, DriverPath: driver,
 		OutputBytes: c.OutputBytes, OutputRate: c.OutputRate, SampleEvery: 200 * time.Millisecond,
 		Gate: hooks.gate, Observe: hooks.observe, Warm: c.WarmInterpreters,
 		WarmGrace: -1, // the corpus's checks of what is left expect it gone with the last tab
 	}, log, tracker.Changed)
-	sweep := reaper.New(reg, run, c.SweepInterval, log)
+	sweep := cleanup.New(reg, run, c.SweepInterval, log)
 	sweep.Swept = hooks.swept
 	ctx, cancel := context.WithCancel(context.Background())
 	go sweep.Run(ctx)

@@ -1,17 +1,12 @@
-package reaper
+package cleanup
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/registry"
-	"github.com/pythonide/pythonide/internal/store"
-	"github.com/pythonide/pythonide/internal/store/storetest"
 )
 
 type clock struct {
@@ -43,8 +38,6 @@ func (s *stopper) StopID(id string, reason registry.Reason, _ string) bool {
 	return true
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
 func newRegistry(t *testing.T) (*registry.Registry, *clock) {
 	c := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	l := registry.DefaultLimits()
@@ -71,8 +64,8 @@ func TestSweepStopsOnlyWhatTheRegistryDecides(t *testing.T) {
 	c.add(20 * time.Second) // idle: 70 s without activity; busy: 20 s
 	st := &stopper{stopped: map[string]registry.Reason{}}
 	svc := New(reg, st, time.Second, quiet)
-	var swept []registry.Decision
-	svc.Swept = func(ds []registry.Decision) { swept = ds }
+	var swept []Decision
+	svc.Swept = func(ds []Decision) { swept = ds }
 	ds := svc.Sweep()
 	if len(ds) != 1 || ds[0].ID != "idle" || st.stopped["idle"] != registry.ReasonIdle || len(st.stopped) != 1 || len(swept) != 1 {
 		t.Fatalf("decisions %+v, stopped %v", ds, st.stopped)
@@ -109,41 +102,4 @@ func TestAPanickingSweepDoesNotStopTheService(t *testing.T) {
 	if st.stopped["p"] != registry.ReasonIdle {
 		t.Fatalf("the service did not go on sweeping after panics: %v", st.stopped)
 	}
-}
-
-func TestTrackerWritesTheSessionRow(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ctx := context.Background()
-		if err := st.CreateUser(ctx, store.User{Username: "carol", PasswordHash: "x", Role: store.RoleStudent, Active: true}); err != nil {
-			t.Fatal(err)
-		}
-		now := time.Now().UTC()
-		if err := st.CreateSession(ctx, &store.Session{Username: "carol", TokenHash: "h", LoginAt: now, LastActivity: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-		reg, _ := newRegistry(t)
-		reg.Connected("carol")
-		reg.Admit(registry.Request{ID: "p1", Owner: "carol", Path: "Local/carol/a.py", Kind: registry.KindScript})
-		reg.Started("p1", 3001, 1)
-		reg.Sample("p1", 8<<20, 1.5)
-		tr := NewTracker(reg, st, quiet)
-		tr.Changed("carol")
-		if err := tr.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		sess, err := st.SessionByTokenHash(ctx, "h")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := string(sess.ActiveProcesses); !strings.Contains(got, `"path":"Local/carol/a.py"`) || !strings.Contains(string(sess.ResourceUsage), `"process_count":1`) {
-			t.Fatalf("row: %s %s", sess.ActiveProcesses, sess.ResourceUsage)
-		}
-		reg.Remove("p1")
-		tr.Changed("carol")
-		tr.Flush(ctx)
-		sess, _ = st.SessionByTokenHash(ctx, "h")
-		if string(sess.ActiveProcesses) != "[]" {
-			t.Fatalf("after the end: %s", sess.ActiveProcesses)
-		}
-	})
 }

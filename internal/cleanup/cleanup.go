@@ -1,9 +1,18 @@
-// Package reaper is the cleanup service. On an interval it asks the registry
-// which processes to stop (idle, over time, over memory, abandoned) and has
-// the runner stop exactly those. It has no way to name a process by pid or
-// by name: it can only pass on registry ids, so it can never signal the
-// server, its process group, pid -1, or anything the server did not start.
-package reaper
+// Package cleanup is the one place that ends processes nobody asked to end:
+// on an interval it decides (Decide) which of the registry's processes to
+// stop — idle, over their time or memory, waiting too long for input,
+// abandoned, a spawn that never started — and has the runner stop exactly
+// those; at start-up it reaps what a server that no longer runs left behind
+// (ReapLeftovers).
+//
+// The rule that kept the system this replaces dying every 30 minutes —
+// never kill the server, nor anything it did not start — holds by
+// construction: a sweep can only name registry ids, which the runner maps to
+// processes it spawned itself; start-up reaping finds processes only through
+// membership of the server's own cgroup subtree, never by pid or by name;
+// and the sandbox's one kill function refuses pid 1, the server and its
+// process group whatever it is given.
+package cleanup
 
 import (
 	"context"
@@ -26,7 +35,7 @@ type Service struct {
 	log   *slog.Logger
 	// Swept, when set, is told of each sweep and what it stopped (metrics,
 	// session tracking).
-	Swept func(decisions []registry.Decision)
+	Swept func(decisions []Decision)
 }
 
 // New makes the cleanup service.
@@ -35,8 +44,8 @@ func New(reg *registry.Registry, stop Stopper, every time.Duration, log *slog.Lo
 }
 
 // Sweep runs one sweep and returns the decisions it carried out.
-func (s *Service) Sweep() []registry.Decision {
-	ds := s.reg.Sweep()
+func (s *Service) Sweep() []Decision {
+	ds := Decide(s.reg.View())
 	for _, d := range ds {
 		if s.stop.StopID(d.ID, d.Reason, d.Message) {
 			s.log.Info("cleanup stopped a program", "id", d.ID, "reason", d.Reason)

@@ -1,24 +1,27 @@
-package registry
+package cleanup
 
 import (
 	"testing"
+
 	"time"
+
+	"github.com/pythonide/pythonide/internal/registry"
 )
 
 func TestWallClockExcludesWaiting(t *testing.T) {
-	r, c := newTest(t, DefaultLimits())
+	r, c := newTest(t, registry.DefaultLimits())
 	r.Connected("alice")
 	run(t, r, "a1", "alice", "Local/alice/a.py")
 
 	steps := []struct {
-		state State
+		state registry.State
 		d     time.Duration
 	}{
-		{StateRunning, 100 * time.Second},
-		{StateWaitingInput, 9 * time.Minute}, // under the input timeout
-		{StateRunning, 150 * time.Second},
-		{StateIdle, 20 * time.Minute}, // the script ended; its REPL waits
-		{StateRunning, 49 * time.Second},
+		{registry.StateRunning, 100 * time.Second},
+		{registry.StateWaitingInput, 9 * time.Minute}, // under the input timeout
+		{registry.StateRunning, 150 * time.Second},
+		{registry.StateIdle, 20 * time.Minute}, // the script ended; its REPL waits
+		{registry.StateRunning, 49 * time.Second},
 	}
 	var wantRun, wantWait time.Duration
 	for _, s := range steps {
@@ -26,7 +29,7 @@ func TestWallClockExcludesWaiting(t *testing.T) {
 			t.Fatalf("SetState(%s) refused", s.state)
 		}
 		c.Advance(s.d)
-		if s.state == StateRunning {
+		if s.state == registry.StateRunning {
 			wantRun += s.d
 		} else {
 			wantWait += s.d
@@ -37,17 +40,17 @@ func TestWallClockExcludesWaiting(t *testing.T) {
 		}
 		r.Activity("a1") // keep the idle rule out of this test
 	}
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("stopped at %s of running: %+v", wantRun, d)
 	}
 	c.Advance(time.Second) // exactly 300 s: at the limit is not over it
 	r.Activity("a1")
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("stopped at exactly the limit: %+v", d)
 	}
 	c.Advance(time.Nanosecond)
-	want := []Decision{{ID: "a1", Reason: ReasonTimeout, Message: ReasonTimeout.Message(DefaultLimits())}}
-	if d := r.Sweep(); len(d) != 1 || d[0] != want[0] {
+	want := []Decision{{ID: "a1", Reason: registry.ReasonTimeout, Message: registry.ReasonTimeout.Message(registry.DefaultLimits())}}
+	if d := sweep(r); len(d) != 1 || d[0] != want[0] {
 		t.Fatalf("got %+v, want %+v", d, want)
 	}
 	// The sweep decided, it did not act.
@@ -56,130 +59,99 @@ func TestWallClockExcludesWaiting(t *testing.T) {
 	}
 }
 
-func TestSetStateRules(t *testing.T) {
-	r, _ := newTest(t, DefaultLimits())
-	admit(t, r, "a1", "alice", "Local/alice/a.py", KindScript)
-	if r.SetState("a1", StateRunning) {
-		t.Error("state set before Started")
-	}
-	if r.Sample("a1", MiB, 1) {
-		t.Error("sample accepted before Started")
-	}
-	start(t, r, "a1")
-	for _, s := range []State{StateStarting, "sleeping", ""} {
-		if r.SetState("a1", s) {
-			t.Errorf("SetState(%q) accepted", s)
-		}
-	}
-	if r.SetState("gone", StateRunning) || r.Activity("gone") || r.Sample("gone", 1, 1) {
-		t.Error("an unknown id was updated")
-	}
-	r.SetState("a1", StateWaitingInput)
-	if p, _ := r.Get("a1"); p.Kind != KindScript {
-		t.Errorf("waiting for input changed the kind to %s", p.Kind)
-	}
-	r.SetState("a1", StateIdle)
-	if p, _ := r.Get("a1"); p.Kind != KindREPL || p.Path != "Local/alice/a.py" {
-		t.Errorf("a script at the REPL prompt: %+v", p)
-	}
-	if st := r.Stats(); st.ByKind[KindREPL] != 1 || st.ByKind[KindScript] != 0 || st.ByState[StateIdle] != 1 {
-		t.Errorf("stats: %+v", st)
-	}
-}
-
 // TestSweepBoundaries puts each rule just under and just over its limit.
 func TestSweepBoundaries(t *testing.T) {
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	tests := []struct {
 		name string
 		// prepare leaves the process one nanosecond (or byte) short of the
 		// limit; cross takes it over.
-		prepare func(r *Registry, c *fakeClock)
-		cross   func(r *Registry, c *fakeClock)
-		reason  Reason
+		prepare func(r *registry.Registry, c *fakeClock)
+		cross   func(r *registry.Registry, c *fakeClock)
+		reason  registry.Reason
 		message string
 	}{
 		{
 			name: "never started",
-			prepare: func(r *Registry, c *fakeClock) {
-				r.Admit(Request{ID: "p", Owner: "alice", Kind: KindREPL})
+			prepare: func(r *registry.Registry, c *fakeClock) {
+				r.Admit(registry.Request{ID: "p", Owner: "alice", Kind: registry.KindREPL})
 				c.Advance(l.StartTimeout)
 			},
-			cross:   func(r *Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
-			reason:  ReasonError,
+			cross:   func(r *registry.Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
+			reason:  registry.ReasonError,
 			message: "The program could not be started. Please try again.",
 		},
 		{
 			name: "memory",
-			prepare: func(r *Registry, c *fakeClock) {
-				r.Admit(Request{ID: "p", Owner: "alice", Kind: KindREPL})
+			prepare: func(r *registry.Registry, c *fakeClock) {
+				r.Admit(registry.Request{ID: "p", Owner: "alice", Kind: registry.KindREPL})
 				r.Started("p", 42, 1)
 				r.Sample("p", l.MemoryPerProc, 1)
 			},
-			cross:   func(r *Registry, c *fakeClock) { r.Sample("p", l.MemoryPerProc+1, 1) },
-			reason:  ReasonMemoryLimit,
+			cross:   func(r *registry.Registry, c *fakeClock) { r.Sample("p", l.MemoryPerProc+1, 1) },
+			reason:  registry.ReasonMemoryLimit,
 			message: "Stopped: your program used more than 50 MB of memory.",
 		},
 		{
 			name: "wall clock",
-			prepare: func(r *Registry, c *fakeClock) {
-				r.Admit(Request{ID: "p", Owner: "alice", Path: "a.py", Kind: KindScript})
+			prepare: func(r *registry.Registry, c *fakeClock) {
+				r.Admit(registry.Request{ID: "p", Owner: "alice", Path: "a.py", Kind: registry.KindScript})
 				r.Started("p", 42, 1)
 				c.Advance(l.WallClock)
 			},
-			cross:   func(r *Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
-			reason:  ReasonTimeout,
+			cross:   func(r *registry.Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
+			reason:  registry.ReasonTimeout,
 			message: "Stopped: your program ran for more than 5 minutes (time spent waiting for input does not count).",
 		},
 		{
 			name: "waiting for input",
-			prepare: func(r *Registry, c *fakeClock) {
-				r.Admit(Request{ID: "p", Owner: "alice", Path: "a.py", Kind: KindScript})
+			prepare: func(r *registry.Registry, c *fakeClock) {
+				r.Admit(registry.Request{ID: "p", Owner: "alice", Path: "a.py", Kind: registry.KindScript})
 				r.Started("p", 42, 1)
-				r.SetState("p", StateWaitingInput)
+				r.SetState("p", registry.StateWaitingInput)
 				c.Advance(l.InputTimeout)
 			},
-			cross:   func(r *Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
-			reason:  ReasonIdle,
+			cross:   func(r *registry.Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
+			reason:  registry.ReasonIdle,
 			message: "Stopped: your program waited more than 10 minutes for input.",
 		},
 		{
 			name: "idle REPL",
-			prepare: func(r *Registry, c *fakeClock) {
-				r.Admit(Request{ID: "p", Owner: "alice", Kind: KindREPL})
+			prepare: func(r *registry.Registry, c *fakeClock) {
+				r.Admit(registry.Request{ID: "p", Owner: "alice", Kind: registry.KindREPL})
 				r.Started("p", 42, 1)
-				r.SetState("p", StateIdle)
+				r.SetState("p", registry.StateIdle)
 				c.Advance(l.IdleTimeout)
 			},
-			cross:   func(r *Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
-			reason:  ReasonIdle,
+			cross:   func(r *registry.Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
+			reason:  registry.ReasonIdle,
 			message: "Stopped: your program did nothing for 30 minutes.",
 		},
 		{
 			name: "idle REPL measured without CPU progress",
-			prepare: func(r *Registry, c *fakeClock) {
-				r.Admit(Request{ID: "p", Owner: "alice", Kind: KindREPL})
+			prepare: func(r *registry.Registry, c *fakeClock) {
+				r.Admit(registry.Request{ID: "p", Owner: "alice", Kind: registry.KindREPL})
 				r.Started("p", 42, 1)
-				r.Sample("p", MiB, 0.5)
-				r.SetState("p", StateIdle)
+				r.Sample("p", registry.MiB, 0.5)
+				r.SetState("p", registry.StateIdle)
 				c.Advance(l.IdleTimeout)
-				r.Sample("p", 2*MiB, 0.5) // memory moved, CPU did not: still idle
+				r.Sample("p", 2*registry.MiB, 0.5) // memory moved, CPU did not: still idle
 			},
-			cross:   func(r *Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
-			reason:  ReasonIdle,
+			cross:   func(r *registry.Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
+			reason:  registry.ReasonIdle,
 			message: "Stopped: your program did nothing for 30 minutes.",
 		},
 		{
 			name: "abandoned",
-			prepare: func(r *Registry, c *fakeClock) {
-				r.Admit(Request{ID: "p", Owner: "alice", Kind: KindREPL})
+			prepare: func(r *registry.Registry, c *fakeClock) {
+				r.Admit(registry.Request{ID: "p", Owner: "alice", Kind: registry.KindREPL})
 				r.Started("p", 42, 1)
-				r.SetState("p", StateIdle)
+				r.SetState("p", registry.StateIdle)
 				r.Disconnected("alice")
 				c.Advance(l.AbandonGrace)
 			},
-			cross:   func(r *Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
-			reason:  ReasonAbandoned,
+			cross:   func(r *registry.Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
+			reason:  registry.ReasonAbandoned,
 			message: "Stopped: you were disconnected for more than 1 minute.",
 		},
 	}
@@ -191,56 +163,58 @@ func TestSweepBoundaries(t *testing.T) {
 			if _, held := r.Get("p"); !held {
 				t.Fatal("prepare did not admit p")
 			}
-			if d := r.Sweep(); len(d) != 0 {
+			if d := sweep(r); len(d) != 0 {
 				t.Fatalf("just under the limit: %+v", d)
 			}
 			tt.cross(r, c)
-			d := r.Sweep()
+			d := sweep(r)
 			want := Decision{ID: "p", Reason: tt.reason, Message: tt.message}
 			if len(d) != 1 || d[0] != want {
 				t.Fatalf("just over the limit: got %+v, want %+v", d, want)
 			}
 			// Pure: the same sweep again gives the same answer, until Remove.
-			if again := r.Sweep(); len(again) != 1 || again[0] != want {
+			if again := sweep(r); len(again) != 1 || again[0] != want {
 				t.Fatalf("second sweep: %+v", again)
 			}
 			r.Remove("p")
-			if d := r.Sweep(); len(d) != 0 {
+			if d := sweep(r); len(d) != 0 {
 				t.Fatalf("after Remove: %+v", d)
 			}
-			mustInvariants(t, r)
 		})
 	}
 }
 
 func TestActivityKeepsAlive(t *testing.T) {
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	tests := []struct {
 		name  string
-		touch func(r *Registry, cpu *float64)
+		touch func(r *registry.Registry, cpu *float64)
 	}{
-		{"output or input", func(r *Registry, _ *float64) { r.Activity("p") }},
-		{"CPU progress", func(r *Registry, cpu *float64) { *cpu += 0.01; r.Sample("p", MiB, *cpu) }},
-		{"state change", func(r *Registry, _ *float64) { r.SetState("p", StateRunning); r.SetState("p", StateIdle) }},
+		{"output or input", func(r *registry.Registry, _ *float64) { r.Activity("p") }},
+		{"CPU progress", func(r *registry.Registry, cpu *float64) { *cpu += 0.01; r.Sample("p", registry.MiB, *cpu) }},
+		{"state change", func(r *registry.Registry, _ *float64) {
+			r.SetState("p", registry.StateRunning)
+			r.SetState("p", registry.StateIdle)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, c := newTest(t, l)
 			r.Connected("alice")
-			admit(t, r, "p", "alice", "", KindREPL)
+			admit(t, r, "p", "alice", "", registry.KindREPL)
 			start(t, r, "p")
-			r.SetState("p", StateIdle)
+			r.SetState("p", registry.StateIdle)
 			cpu := 0.0
 			// Two hours in 20-minute steps, touched at each: never idle.
 			for range 6 {
 				c.Advance(20 * time.Minute)
 				tt.touch(r, &cpu)
-				if d := r.Sweep(); len(d) != 0 {
+				if d := sweep(r); len(d) != 0 {
 					t.Fatalf("stopped although active: %+v", d)
 				}
 			}
 			c.Advance(l.IdleTimeout + time.Nanosecond)
-			if d := r.Sweep(); len(d) != 1 || d[0].Reason != ReasonIdle {
+			if d := sweep(r); len(d) != 1 || d[0].Reason != registry.ReasonIdle {
 				t.Fatalf("not stopped once untouched: %+v", d)
 			}
 		})
@@ -248,42 +222,42 @@ func TestActivityKeepsAlive(t *testing.T) {
 }
 
 func TestWaitingForInputIsNotIdle(t *testing.T) {
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	l.InputTimeout = 40 * time.Minute // longer than IdleTimeout, so only the input rule may fire
 	r, c := newTest(t, l)
 	r.Connected("alice")
 	run(t, r, "p", "alice", "a.py")
-	r.SetState("p", StateWaitingInput)
+	r.SetState("p", registry.StateWaitingInput)
 	c.Advance(35 * time.Minute)
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("the idle rule fired while waiting for input: %+v", d)
 	}
 	// Input arrives: the program runs again and the input clock starts over.
 	r.Activity("p")
-	r.SetState("p", StateRunning)
-	r.SetState("p", StateWaitingInput)
+	r.SetState("p", registry.StateRunning)
+	r.SetState("p", registry.StateWaitingInput)
 	c.Advance(39 * time.Minute)
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("the input wait was not reset: %+v", d)
 	}
 	c.Advance(time.Minute + time.Nanosecond)
-	if d := r.Sweep(); len(d) != 1 || d[0].Message != inputTimeoutMessage(l) {
+	if d := sweep(r); len(d) != 1 || d[0].Message != registry.InputTimeoutMessage(l) {
 		t.Fatalf("got %+v, want the input timeout", d)
 	}
 }
 
 func TestReconnectWithinGrace(t *testing.T) {
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	r, c := newTest(t, l)
 	r.Connected("alice")
 	run(t, r, "p", "alice", "a.py")
-	r.SetState("p", StateIdle)
+	r.SetState("p", registry.StateIdle)
 
 	r.Disconnected("alice")
 	c.Advance(l.AbandonGrace - time.Second)
 	r.Connected("alice")
 	c.Advance(10 * time.Minute)
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("stopped after a reconnect within the grace: %+v", d)
 	}
 	if p, _ := r.Get("p"); !p.OwnerConnected {
@@ -292,61 +266,60 @@ func TestReconnectWithinGrace(t *testing.T) {
 	// A new disconnection starts a new grace, not the old one's remainder.
 	r.Disconnected("alice")
 	c.Advance(l.AbandonGrace)
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("the second grace was shortened: %+v", d)
 	}
 	c.Advance(time.Nanosecond)
-	if d := r.Sweep(); len(d) != 1 || d[0].Reason != ReasonAbandoned {
+	if d := sweep(r); len(d) != 1 || d[0].Reason != registry.ReasonAbandoned {
 		t.Fatalf("got %+v, want abandoned", d)
 	}
 }
 
 func TestConnectionsRefcountedAcrossTabs(t *testing.T) {
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	r, c := newTest(t, l)
 	r.Connected("alice") // tab 1
 	r.Connected("alice") // tab 2
 	run(t, r, "p", "alice", "a.py")
-	r.SetState("p", StateIdle)
+	r.SetState("p", registry.StateIdle)
 
 	r.Disconnected("alice") // tab 1 closed; tab 2 still open
 	c.Advance(l.AbandonGrace * 10)
 	r.Activity("p")
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("abandoned with a tab still open: %+v", d)
 	}
 	r.Disconnected("alice") // tab 2 closed
 	r.Disconnected("alice") // an extra close must not leave the count negative
 	c.Advance(l.AbandonGrace + time.Nanosecond)
-	if d := r.Sweep(); len(d) != 1 || d[0].Reason != ReasonAbandoned {
+	if d := sweep(r); len(d) != 1 || d[0].Reason != registry.ReasonAbandoned {
 		t.Fatalf("got %+v, want abandoned", d)
 	}
 	r.Connected("alice") // one new tab: connected again, despite the extra close
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("still abandoned after reconnecting: %+v", d)
 	}
-	mustInvariants(t, r)
 }
 
 func TestNeverConnectedOwnerIsAbandoned(t *testing.T) {
 	// A process whose owner never had a connection is nobody's: it goes
 	// after the grace, measured from its admission.
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	r, c := newTest(t, l)
 	run(t, r, "p", "alice", "a.py")
 	c.Advance(l.AbandonGrace)
 	r.Activity("p")
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("stopped within the grace: %+v", d)
 	}
 	c.Advance(time.Nanosecond)
-	if d := r.Sweep(); len(d) != 1 || d[0].Reason != ReasonAbandoned {
+	if d := sweep(r); len(d) != 1 || d[0].Reason != registry.ReasonAbandoned {
 		t.Fatalf("got %+v, want abandoned", d)
 	}
 }
 
 func TestAdmitRestartsGraceOfDisconnectedOwner(t *testing.T) {
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	r, c := newTest(t, l)
 	r.Connected("alice")
 	run(t, r, "p1", "alice", "a.py")
@@ -354,30 +327,30 @@ func TestAdmitRestartsGraceOfDisconnectedOwner(t *testing.T) {
 	c.Advance(l.AbandonGrace - time.Second)
 	run(t, r, "p2", "alice", "b.py")
 	c.Advance(2 * time.Second)
-	if d := r.Sweep(); len(d) != 0 {
+	if d := sweep(r); len(d) != 0 {
 		t.Fatalf("an admission did not count as presence: %+v", d)
 	}
 }
 
 func TestSweepPriorityAndOrder(t *testing.T) {
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	r, c := newTest(t, l)
 	// b: over memory and over time and abandoned: memory wins.
 	run(t, r, "b", "bob", "b.py")
 	// a: over time and abandoned: timeout wins.
 	run(t, r, "a", "alice", "a.py")
 	// c: a bare REPL that is only abandoned.
-	admit(t, r, "c", "carol", "", KindREPL)
+	admit(t, r, "c", "carol", "", registry.KindREPL)
 	start(t, r, "c")
-	r.SetState("c", StateIdle)
+	r.SetState("c", registry.StateIdle)
 	c.Advance(l.WallClock + time.Second)
 	r.Activity("c")
 	r.Sample("b", l.MemoryPerProc*2, 1)
-	got := r.Sweep()
+	got := sweep(r)
 	want := []Decision{
-		{ID: "a", Reason: ReasonTimeout, Message: ReasonTimeout.Message(l)},
-		{ID: "b", Reason: ReasonMemoryLimit, Message: ReasonMemoryLimit.Message(l)},
-		{ID: "c", Reason: ReasonAbandoned, Message: ReasonAbandoned.Message(l)},
+		{ID: "a", Reason: registry.ReasonTimeout, Message: registry.ReasonTimeout.Message(l)},
+		{ID: "b", Reason: registry.ReasonMemoryLimit, Message: registry.ReasonMemoryLimit.Message(l)},
+		{ID: "c", Reason: registry.ReasonAbandoned, Message: registry.ReasonAbandoned.Message(l)},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)
@@ -390,10 +363,10 @@ func TestSweepPriorityAndOrder(t *testing.T) {
 }
 
 func TestSweepNamesOnlyHeldProcesses(t *testing.T) {
-	l := DefaultLimits()
+	l := registry.DefaultLimits()
 	r, c := newTest(t, l)
 	for _, id := range []string{"a", "b", "c", "d"} {
-		admit(t, r, id, "user-"+id, "", KindREPL)
+		admit(t, r, id, "user-"+id, "", registry.KindREPL)
 	}
 	start(t, r, "a")
 	start(t, r, "b")
@@ -403,7 +376,7 @@ func TestSweepNamesOnlyHeldProcesses(t *testing.T) {
 	for _, p := range r.Snapshot() {
 		held[p.ID] = true
 	}
-	d := r.Sweep()
+	d := sweep(r)
 	if len(d) != len(held) {
 		t.Fatalf("%d decisions for %d processes: %+v", len(d), len(held), d)
 	}

@@ -1,4 +1,6 @@
-package reaper
+// Package tracking keeps the seed's user_sessions rows current: which
+// programs each logged-in user has running and what they use.
+package tracking
 
 import (
 	"context"
