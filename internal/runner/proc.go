@@ -161,62 +161,86 @@ func (p *proc) checkWaiting(cpu float64, now time.Time) {
 	}
 }
 
-// life spawns the process, serves it, and reports its end. It runs in its
-// own goroutine and always unregisters the process.
+// life spawns the process, serves it, and reports its end, in four named
+// phases; it runs in its own goroutine and always ends with cleanup, which
+// unregisters the process.
 //
 // A run that replaces another waits (at most replaceWait) for it to be gone
 // before spawning, and does not spawn at all if it was itself replaced
 // meanwhile: replaced runs stop counting against the limits at once, so a
 // burst of clicks on Run must not leave a sandbox per click starting.
 func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
-	r := p.r
-	defer close(p.ended)
-	defer r.forget(p)
-	defer p.stream.finish()
-	defer func() {
-		r.reg.Remove(p.id)
-		if r.changed != nil {
-			r.changed(p.owner)
-		}
-	}()
+	defer p.cleanup()
+	if !p.await(replaces) {
+		return
+	}
+	in, ok := p.spawn(run, began)
+	if !ok {
+		return
+	}
+	p.finish(p.serve(in))
+}
 
+// cleanup is life's one way out: the process leaves the registry, its
+// message log is closed, the runner forgets it, and whoever waits on ended
+// is released — in that order, each after the one before.
+func (p *proc) cleanup() {
+	r := p.r
+	r.reg.Remove(p.id)
+	if r.changed != nil {
+		r.changed(p.owner)
+	}
+	p.stream.finish()
+	r.forget(p)
+	close(p.ended)
+}
+
+// await waits for the run this one replaces, and reports whether to go on:
+// a run stopped before its spawn (replaced, swept, shut down) ends here.
+func (p *proc) await(replaces *proc) bool {
 	if replaces != nil {
 		select {
 		case <-replaces.ended:
 		case <-time.After(replaceWait):
 		}
 	}
-	if reason, message := p.stopReason(); reason != "" {
-		// Stopped (replaced, swept, shut down) before it was spawned.
-		if p.warm != nil {
-			p.warm.discard()
-		}
-		if message == "" {
-			message = reason.Message(r.reg.Limits())
-		}
-		p.stream.emit(protocol.Message{Type: protocol.MsgExit, ID: p.clientID, Code: -1, Reason: string(reason), Message: message})
-		if r.opts.Observe != nil {
-			r.opts.Observe.Ended(p.kind, reason)
-		}
-		return
+	reason, message := p.stopReason()
+	if reason == "" {
+		return true
 	}
+	if p.warm != nil {
+		p.warm.discard()
+	}
+	if message == "" {
+		message = reason.Message(p.r.reg.Limits())
+	}
+	p.stream.emit(protocol.Message{Type: protocol.MsgExit, ID: p.clientID, Code: -1, Reason: string(reason), Message: message})
+	if p.r.opts.Observe != nil {
+		p.r.opts.Observe.Ended(p.kind, reason)
+	}
+	return false
+}
 
-	sp, rd, evR, cmdW, err := p.interpreter(run)
+// spawn gives the run its interpreter, tells the registry and the browser
+// it started, and reports whether it did.
+func (p *proc) spawn(run workspace.Runnable, began time.Time) (*interpreter, bool) {
+	r := p.r
+	in, err := p.interpreter(run)
 	if err != nil {
 		r.log.Error("spawning a student process failed", "id", p.id, "owner", p.owner, "path", p.path, "err", err)
 		p.stream.emit(protocol.Message{Type: protocol.MsgError, ID: p.clientID, Code: string(apierror.Unavailable), Message: "Your program could not be started. Please try again."})
-		return
+		return nil, false
 	}
-	if err := r.reg.Started(p.id, sp.PID(), sp.StartTime()); err != nil {
+	if err := r.reg.Started(p.id, in.sp.PID(), in.sp.StartTime()); err != nil {
 		// Replaced or swept between admission and spawn.
 		p.stop(registry.ReasonStopped, "")
 	}
 	p.mu.Lock()
-	p.sp = sp
+	p.sp = in.sp
 	pending := p.reason != ""
 	p.mu.Unlock()
 	if pending {
-		sp.Kill()
+		in.sp.Kill()
 	}
 	if r.opts.Observe != nil {
 		r.opts.Observe.Started(p.kind, time.Since(began))
@@ -225,18 +249,23 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 		r.changed(p.owner)
 	}
 	p.stream.emit(protocol.Message{Type: protocol.MsgStarted, ID: p.clientID, Kind: string(p.kind), Paths: p.layout.paths})
+	return in, true
+}
 
+// serve relays the program's events, feeds its input and samples it until
+// it ends, and returns how it ended once everything it wrote is relayed.
+func (p *proc) serve(in *interpreter) sandbox.Exit {
 	var readers sync.WaitGroup
 	readers.Add(1)
-	go func() { defer readers.Done(); p.readEvents(rd) }()
-	go p.feed(cmdW)
+	go func() { defer readers.Done(); p.readEvents(in.rd) }()
+	go p.feed(in.cmdW)
 	forwarded := make(chan struct{})
 	sourcesDone := make(chan struct{})
 	go func() { defer close(forwarded); p.forward(sourcesDone) }()
 	stopSampling := make(chan struct{})
 	go p.sampleLoop(stopSampling)
 
-	exit := sp.Wait()
+	exit := in.sp.Wait()
 	close(stopSampling)
 	// Output already written is still relayed; a descendant that escaped
 	// the kill (only possible without cgroups) cannot hold the channel open.
@@ -245,13 +274,18 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 	select {
 	case <-readDone:
 	case <-time.After(2 * time.Second):
-		evR.Close()
+		in.evR.Close()
 		<-readDone
 	}
-	evR.Close()
+	in.evR.Close()
 	close(sourcesDone)
 	<-forwarded
+	return exit
+}
 
+// finish tells the browser and the metrics how the program ended.
+func (p *proc) finish(exit sandbox.Exit) {
+	r := p.r
 	reason, message := p.stopReason()
 	reason = exitReason(reason, exit)
 	if message == "" {
@@ -283,9 +317,18 @@ func exitReason(decided registry.Reason, exit sandbox.Exit) registry.Reason {
 	return registry.ReasonError
 }
 
+// interpreter is one started interpreter with its driver's channel: the
+// events it sends (fd 3, read through rd) and the lines it reads (fd 4).
+type interpreter struct {
+	sp   *sandbox.Process
+	evR  *os.File       // fd 3's read end
+	rd   *interp.Reader // reads evR
+	cmdW *os.File       // fd 4's write end
+}
+
 // interpreter gives the run its interpreter: the warm one it took, told
 // what to run, or a new one.
-func (p *proc) interpreter(run workspace.Runnable) (*sandbox.Process, *interp.Reader, *os.File, *os.File, error) {
+func (p *proc) interpreter(run workspace.Runnable) (*interpreter, error) {
 	script := ""
 	if run.File != "" {
 		script = p.layout.inside(run.File)
@@ -296,35 +339,31 @@ func (p *proc) interpreter(run workspace.Runnable) (*sandbox.Process, *interp.Re
 		if script != "" {
 			dir = path.Dir(script)
 		}
-		sp, evR, cmdW, err := p.r.spawnInterpreter(sandbox.Spec{
+		return p.r.spawnInterpreter(sandbox.Spec{
 			ID: p.id, Args: interp.Args(p.layout.inside(p.r.opts.DriverPath), script), Dir: dir,
 		}, p.layout, p.events, p.ended)
-		if err != nil {
-			return nil, nil, nil, nil, err
-		}
-		return sp, interp.NewReader(evR, p.r.opts.MaxFrame), evR, cmdW, nil
 	}
 	if err := w.claim(script); err != nil {
 		w.discard()
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
-	return w.sp, w.rd, w.evR, w.cmdW, nil
+	return w.interpreter, nil
 }
 
 // spawnInterpreter starts spec (ID, Args, Dir and Nice given) with l's
 // mounts, the driver's environment and the two channel pipes: fd 3 carries
 // events out, fd 4 carries lines in. Raw output on fds 1 and 2 goes into
 // events until ended is closed.
-func (r *Runner) spawnInterpreter(spec sandbox.Spec, l layout, events chan<- interp.Event, ended <-chan struct{}) (*sandbox.Process, *os.File, *os.File, error) {
+func (r *Runner) spawnInterpreter(spec sandbox.Spec, l layout, events chan<- interp.Event, ended <-chan struct{}) (*interpreter, error) {
 	evR, evW, err := os.Pipe()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	cmdR, cmdW, err := os.Pipe()
 	if err != nil {
 		evR.Close()
 		evW.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
 	spec.Mounts = l.mounts
 	spec.Env = interp.Env("HOME="+l.inside(l.home), "MPLCONFIGDIR=/tmp/matplotlib")
@@ -337,9 +376,9 @@ func (r *Runner) spawnInterpreter(spec sandbox.Spec, l layout, events chan<- int
 	if err != nil {
 		evR.Close()
 		cmdW.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return sp, evR, cmdW, nil
+	return &interpreter{sp: sp, evR: evR, rd: interp.NewReader(evR, r.opts.MaxFrame), cmdW: cmdW}, nil
 }
 
 // readEvents pumps the driver's events into p.events.

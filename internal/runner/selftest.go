@@ -68,14 +68,15 @@ func (r *Runner) selfTest(ctx context.Context, dir string) error {
 	events := make(chan interp.Event, 16)
 	ended := make(chan struct{})
 	defer close(ended)
-	sp, evR, cmdW, err := r.spawnInterpreter(sandbox.Spec{
+	in, err := r.spawnInterpreter(sandbox.Spec{
 		ID:   "selftest-" + strconv.Itoa(os.Getpid()),
 		Args: interp.Args(l.inside(r.opts.DriverPath), l.inside(script)), Dir: l.inside(dir),
 	}, l, events, ended)
 	if err != nil {
 		return err
 	}
-	defer func() { sp.Kill(); sp.Wait(); evR.Close(); cmdW.Close() }()
+	sp := in.sp
+	defer func() { sp.Kill(); sp.Wait(); in.evR.Close(); in.cmdW.Close() }()
 	stop := context.AfterFunc(ctx, func() { sp.Kill() })
 	defer stop()
 	slow := time.AfterFunc(30*time.Second, func() { sp.Kill() })
@@ -102,10 +103,9 @@ func (r *Runner) selfTest(ctx context.Context, dir string) error {
 		defer rawMu.Unlock()
 		return fmt.Errorf("%s (exit %d %s): %s", what, e.Code, e.Signal, strings.TrimSpace(raw.String()))
 	}
-	rd := interp.NewReader(evR, 1<<20)
 	var out strings.Builder
 	for asked := false; ; {
-		ev, err := rd.Next()
+		ev, err := in.rd.Next()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -118,7 +118,7 @@ func (r *Runner) selfTest(ctx context.Context, dir string) error {
 				return errors.New("the program asked for input twice")
 			}
 			asked = true
-			if err := interp.NewWriter(cmdW).Line(selfTestAnswer); err != nil {
+			if err := interp.NewWriter(in.cmdW).Line(selfTestAnswer); err != nil {
 				return why("the program did not read its input")
 			}
 		case interp.TypeStdout:

@@ -23,17 +23,14 @@ import (
 // connection closes. Taking it admits and registers it like any run, with
 // the id it was started under (that names its cgroup).
 type warm struct {
-	id     string
-	owner  string
-	layout layout // what it sees; a run that needs other mounts starts cold
-	sp     *sandbox.Process
-	evR    *os.File       // fd 3's read end
-	rd     *interp.Reader // reads evR; the warm event is already read from it
-	cmdW   *os.File       // fd 4's write end
-	events chan interp.Event
-	ended  chan struct{}
-	taken  bool // by a run, which then owns all of the above (under r.mu)
-	exited bool // watchWarm saw it end (under r.mu)
+	id           string
+	owner        string
+	layout       layout // what it sees; a run that needs other mounts starts cold
+	*interpreter        // its reader has already read the warm event
+	events       chan interp.Event
+	ended        chan struct{}
+	taken        bool // by a run, which then owns all of the above (under r.mu)
+	exited       bool // watchWarm saw it end (under r.mu)
 }
 
 // pool holds at most one warm interpreter per connected user.
@@ -148,7 +145,7 @@ func (r *Runner) startWarm(u User) (*warm, error) {
 	if r.sb.Layers().UIDDrop { // root: Foreground can bring it back to 0 when taken
 		nice = sandbox.BackgroundNice
 	}
-	w.sp, w.evR, w.cmdW, err = r.spawnInterpreter(sandbox.Spec{
+	w.interpreter, err = r.spawnInterpreter(sandbox.Spec{
 		ID: w.id, Args: interp.WaitArgs(l.inside(r.opts.DriverPath)), Dir: l.inside(l.home), Nice: nice,
 	}, l, w.events, w.ended)
 	if err != nil {
@@ -157,7 +154,6 @@ func (r *Runner) startWarm(u User) (*warm, error) {
 	// Ready once the driver says it is loaded: a run that took it earlier
 	// would still wait for Python, and its start-up would still compete
 	// with everything else for the CPU.
-	w.rd = interp.NewReader(w.evR, r.opts.MaxFrame)
 	slow := time.AfterFunc(warmStartTimeout, func() { w.sp.Kill() })
 	ev, err := w.rd.Next()
 	slow.Stop()
