@@ -420,48 +420,88 @@ func (c *wsConn) keepAlive(ctx context.Context, r *http.Request) (stop func()) {
 	}
 }
 
+// wsHandlers serve the browser's requests by type (shared/API.md, "Running
+// code"). An error a handler returns goes back as an "error" message
+// carrying the request's id.
+var wsHandlers = map[string]func(c *wsConn, m *protocol.Request) error{
+	protocol.ReqRun:    (*wsConn).start,
+	protocol.ReqREPL:   (*wsConn).start,
+	protocol.ReqStdin:  (*wsConn).stdin,
+	protocol.ReqStop:   (*wsConn).stop,
+	protocol.ReqAttach: (*wsConn).attach,
+}
+
+// readLoop reads the browser's requests and dispatches them until the
+// connection ends.
 func (c *wsConn) readLoop(ctx context.Context) {
-	user := c.user()
 	for {
-		typ, b, err := c.c.Read(ctx)
-		if err != nil {
-			var ce websocket.CloseError
-			if !errors.As(err, &ce) && !errors.Is(err, context.Canceled) {
-				c.s.log.Debug("websocket read ended", "user", c.p.Username, "err", err)
-			}
+		m, err := c.nextRequest(ctx)
+		if errors.Is(err, errConnEnded) {
 			return
 		}
-		if blocked, wait := c.s.wsRate.Blocked(c.p.Username); blocked {
-			e := apierror.New(apierror.RateLimited, "You are sending too many messages; wait %d seconds.", int(wait.Seconds()))
-			c.sendError("", e)
-			continue
-		}
-		c.s.wsRate.Hit(c.p.Username)
-		var m protocol.Request
-		if typ != websocket.MessageText || json.Unmarshal(b, &m) != nil {
-			c.sendError("", apierror.New(apierror.BadRequest, "Messages must be JSON text with a \"type\"."))
-			continue
-		}
-		var opErr error
-		switch m.Type {
-		case protocol.ReqRun, protocol.ReqREPL:
-			if !c.queueStart(&m) {
-				opErr = apierror.New(apierror.RateLimited, "Too many programs are being started at once; wait a moment.")
+		if err == nil {
+			handle := wsHandlers[m.Type]
+			if handle == nil {
+				err = apierror.New(apierror.BadRequest, "Unknown message type %q.", m.Type)
+			} else {
+				err = handle(c, m)
 			}
-		case protocol.ReqStdin:
-			opErr = c.s.runner.Stdin(user.Name, m.ID, m.Data)
-		case protocol.ReqStop:
-			opErr = c.s.runner.Stop(user.Name, m.ID)
-		case protocol.ReqAttach:
-			var sub *runner.Subscription
-			if sub, opErr = c.s.runner.Attach(user.Name, m.ID, m.Since, c); opErr == nil {
-				c.subscribe(sub)
-			}
-		default:
-			opErr = apierror.New(apierror.BadRequest, "Unknown message type %q.", m.Type)
 		}
-		if opErr != nil {
-			c.sendError(m.ID, opErr)
+		if err != nil {
+			id := ""
+			if m != nil {
+				id = m.ID
+			}
+			c.sendError(id, err)
 		}
 	}
+}
+
+var errConnEnded = errors.New("websocket: the connection ended")
+
+// nextRequest reads the next frame, spends one of the user's message
+// allowance and decodes it. A refused or undecodable frame is an error for
+// the browser (m nil); errConnEnded ends the loop.
+func (c *wsConn) nextRequest(ctx context.Context) (*protocol.Request, error) {
+	typ, b, err := c.c.Read(ctx)
+	if err != nil {
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) && !errors.Is(err, context.Canceled) {
+			c.s.log.Debug("websocket read ended", "user", c.p.Username, "err", err)
+		}
+		return nil, errConnEnded
+	}
+	if blocked, wait := c.s.wsRate.Blocked(c.p.Username); blocked {
+		return nil, apierror.New(apierror.RateLimited, "You are sending too many messages; wait %d seconds.", int(wait.Seconds()))
+	}
+	c.s.wsRate.Hit(c.p.Username)
+	m := &protocol.Request{}
+	if typ != websocket.MessageText || json.Unmarshal(b, m) != nil {
+		return nil, apierror.New(apierror.BadRequest, "Messages must be JSON text with a \"type\".")
+	}
+	return m, nil
+}
+
+// start queues a run or a REPL (startLoop serves them in order).
+func (c *wsConn) start(m *protocol.Request) error {
+	if !c.queueStart(m) {
+		return apierror.New(apierror.RateLimited, "Too many programs are being started at once; wait a moment.")
+	}
+	return nil
+}
+
+func (c *wsConn) stdin(m *protocol.Request) error {
+	return c.s.runner.Stdin(c.p.Username, m.ID, m.Data)
+}
+
+func (c *wsConn) stop(m *protocol.Request) error { return c.s.runner.Stop(c.p.Username, m.ID) }
+
+// attach resumes the stream of a process still running, after m.Since.
+func (c *wsConn) attach(m *protocol.Request) error {
+	sub, err := c.s.runner.Attach(c.p.Username, m.ID, m.Since, c)
+	if err != nil {
+		return err
+	}
+	c.subscribe(sub)
+	return nil
 }
