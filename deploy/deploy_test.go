@@ -1,6 +1,6 @@
 // Package deploy holds deployable definitions (CloudWatch alarms as a
 // CloudFormation template, Prometheus alerting rules). Its tests hold both to
-// the alarms the server itself evaluates (monitor.Alarms) and to the metrics
+// the alarms the server itself evaluates (alarms.Alarms) and to the metrics
 // it really exports.
 package deploy
 
@@ -18,21 +18,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
+	"github.com/pythonide/pythonide/internal/alarms"
+	"github.com/pythonide/pythonide/internal/metrics"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/sandbox"
 )
 
 // The seed's lines, as the server's defaults.
-var seedAlarms = monitor.Alarms(80, 85, 35)
+var seedAlarms = alarms.Alarms(80, 85, 35)
 
 // promMetric is the Prometheus metric behind each CloudWatch metric.
 var promMetric = map[string]string{
-	monitor.MetricCPUUtilization:    "pythonide_cpu_utilization_percent",
-	monitor.MetricMemoryUtilization: "pythonide_memory_utilization_percent",
-	monitor.MetricActiveUsers:       "pythonide_active_users",
-	monitor.MetricDatabaseHealthy:   "pythonide_database_up",
-	monitor.MetricEFSMounted:        "pythonide_storage_up",
+	alarms.MetricCPUUtilization:    "pythonide_cpu_utilization_percent",
+	alarms.MetricMemoryUtilization: "pythonide_memory_utilization_percent",
+	alarms.MetricActiveUsers:       "pythonide_active_users",
+	alarms.MetricDatabaseHealthy:   "pythonide_database_up",
+	alarms.MetricEFSMounted:        "pythonide_storage_up",
 }
 
 func readYAML(t *testing.T, path string) map[string]any {
@@ -144,7 +146,7 @@ func TestCloudWatchAlarms(t *testing.T) {
 		byName[p["AlarmName"].(string)] = p
 	}
 	if len(byName) != len(seedAlarms) {
-		t.Errorf("%d alarms in the template, %d in monitor.Alarms", len(byName), len(seedAlarms))
+		t.Errorf("%d alarms in the template, %d in alarms.Alarms", len(byName), len(seedAlarms))
 	}
 	for _, a := range seedAlarms {
 		p, ok := byName[a.Name]
@@ -167,7 +169,7 @@ func TestCloudWatchAlarms(t *testing.T) {
 			case "PythonIDE/Custom":
 				custom = true
 			case "AWS/ECS":
-				if a.Metric != monitor.MetricCPUUtilization && a.Metric != monitor.MetricMemoryUtilization {
+				if a.Metric != alarms.MetricCPUUtilization && a.Metric != alarms.MetricMemoryUtilization {
 					t.Errorf("%s: %s is not an AWS/ECS metric", a.Name, a.Metric)
 				}
 			default:
@@ -218,7 +220,7 @@ func exported(t *testing.T) map[string]map[string]map[string]bool {
 	mon.Sample()
 	mon.Probe(context.Background())
 	prom := prometheus.NewRegistry()
-	if _, err := monitor.NewMetrics(prom, mon); err != nil {
+	if _, err := metrics.New(prom, mon); err != nil {
 		t.Fatal(err)
 	}
 	fams, err := prom.Gather()
@@ -319,7 +321,7 @@ func TestPrometheusRules(t *testing.T) {
 			t.Errorf("%s: %q does not end in a comparison with a number", a.Name, expr)
 			continue
 		}
-		want := map[string]string{monitor.GreaterThan: ">", monitor.LessThan: "<"}[a.Comparison]
+		want := map[string]string{alarms.GreaterThan: ">", alarms.LessThan: "<"}[a.Comparison]
 		if th, _ := strconv.ParseFloat(m[2], 64); m[1] != want || th != a.Threshold {
 			t.Errorf("%s: %s %s, want %s %v", a.Name, m[1], m[2], want, a.Threshold)
 		}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/store/storetest"
 )
@@ -57,10 +57,10 @@ func TestLoginAndAuthenticate(t *testing.T) {
 		m := newManager(st, c)
 		addUser(t, st, "alice", "correct horse", store.RoleStudent)
 
-		if _, _, err := m.Login(ctx, "alice", "wrong", "10.0.0.1"); !apierror.Is(err, apierror.Unauthorized) {
+		if _, _, err := m.Login(ctx, "alice", "wrong", "10.0.0.1"); !unauthenticated(err) {
 			t.Fatalf("wrong password: %v", err)
 		}
-		if _, _, err := m.Login(ctx, "nobody", "x", "10.0.0.1"); !apierror.Is(err, apierror.Unauthorized) || !strings.Contains(err.Error(), "Wrong username or password") {
+		if _, _, err := m.Login(ctx, "nobody", "x", "10.0.0.1"); !unauthenticated(err) || !strings.Contains(err.Error(), "Wrong username or password") {
 			t.Fatalf("unknown user should look like a wrong password: %v", err)
 		}
 		token, p, err := m.Login(ctx, "alice", "correct horse", "10.0.0.1")
@@ -78,7 +78,7 @@ func TestLoginAndAuthenticate(t *testing.T) {
 		if got, err := m.Authenticate(ctx, token); err != nil || got.Username != "alice" {
 			t.Fatalf("authenticate: %+v %v", got, err)
 		}
-		if _, err := m.Authenticate(ctx, token+"x"); !apierror.Is(err, apierror.Unauthorized) {
+		if _, err := m.Authenticate(ctx, token+"x"); !unauthenticated(err) {
 			t.Fatalf("forged token accepted: %v", err)
 		}
 		if u, _ := st.GetUser(ctx, "alice"); u.LastLoginAt.IsZero() {
@@ -116,7 +116,7 @@ func TestSlidingExpiryAndFlush(t *testing.T) {
 		}
 		// Idle for a whole TTL: gone, in memory and in the store.
 		c.Add(24 * time.Hour)
-		if _, err := m.Authenticate(ctx, token); !apierror.Is(err, apierror.Unauthorized) {
+		if _, err := m.Authenticate(ctx, token); !unauthenticated(err) {
 			t.Fatalf("idle session still valid: %v", err)
 		}
 		if err := m.Flush(ctx); err != nil {
@@ -147,7 +147,7 @@ func TestSingleSessionTakeoverAcrossInstances(t *testing.T) {
 		}
 		// Instance a trusts its cache for at most Revalidate, then sees the takeover.
 		c.Add(6 * time.Second)
-		if _, err := a.Authenticate(ctx, t1); !apierror.Is(err, apierror.Unauthorized) {
+		if _, err := a.Authenticate(ctx, t1); !unauthenticated(err) {
 			t.Fatalf("old session survived a new login elsewhere: %v", err)
 		}
 		if _, err := a.Authenticate(ctx, t2); err != nil {
@@ -173,10 +173,10 @@ func TestDeactivatedAndPasswordChange(t *testing.T) {
 		if _, err := m.Authenticate(ctx, t1); err != nil {
 			t.Fatalf("with single-session off, both sessions live: %v", err)
 		}
-		if err := m.ChangePassword(ctx, p1, "wrong", "newsecret1"); !apierror.Is(err, apierror.Unauthorized) {
+		if err := m.ChangePassword(ctx, p1, "wrong", "newsecret1"); !unauthenticated(err) {
 			t.Fatalf("wrong old password: %v", err)
 		}
-		if err := m.ChangePassword(ctx, p1, "secret12", "abc"); !apierror.Is(err, apierror.BadRequest) {
+		if err := m.ChangePassword(ctx, p1, "secret12", "abc"); !errors.Is(err, ErrBadPassword) {
 			t.Fatalf("short new password: %v", err)
 		}
 		if err := m.ChangePassword(ctx, p1, "secret12", "newsecret1"); err != nil {
@@ -185,21 +185,21 @@ func TestDeactivatedAndPasswordChange(t *testing.T) {
 		if _, err := m.Authenticate(ctx, t1); err != nil {
 			t.Fatalf("the session that changed the password should stay: %v", err)
 		}
-		if _, err := m.Authenticate(ctx, t2); !apierror.Is(err, apierror.Unauthorized) {
+		if _, err := m.Authenticate(ctx, t2); !unauthenticated(err) {
 			t.Fatalf("other session should end on password change: %v", err)
 		}
-		if _, _, err := m.Login(ctx, "dan", "secret12", "x"); !apierror.Is(err, apierror.Unauthorized) {
+		if _, _, err := m.Login(ctx, "dan", "secret12", "x"); !unauthenticated(err) {
 			t.Fatal("old password still works")
 		}
 		if err := st.SetActive(ctx, "dan", false); err != nil {
 			t.Fatal(err)
 		}
 		_, _, err = m.Login(ctx, "dan", "newsecret1", "x")
-		if !apierror.Is(err, apierror.Unauthorized) || !strings.Contains(err.Error(), "deactivated") {
+		if !unauthenticated(err) || !strings.Contains(err.Error(), "deactivated") {
 			t.Fatalf("deactivated user logged in: %v", err)
 		}
 		c.Add(6 * time.Second)
-		if _, err := m.Authenticate(ctx, t1); !apierror.Is(err, apierror.Unauthorized) {
+		if _, err := m.Authenticate(ctx, t1); !unauthenticated(err) {
 			t.Fatalf("deactivated user's session still valid: %v", err)
 		}
 	})
@@ -212,15 +212,15 @@ func TestLoginThrottle(t *testing.T) {
 	m := newManager(st, c) // 3 per user, 10 per address, per 5 minutes
 	addUser(t, st, "eve", "secret12", store.RoleStudent)
 	for i := 0; i < 3; i++ {
-		if _, _, err := m.Login(ctx, "eve", "guess", "1.1.1.1"); !apierror.Is(err, apierror.Unauthorized) {
+		if _, _, err := m.Login(ctx, "eve", "guess", "1.1.1.1"); !unauthenticated(err) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
 	_, _, err := m.Login(ctx, "eve", "secret12", "2.2.2.2")
-	if !apierror.Is(err, apierror.RateLimited) {
+	if !errors.Is(err, ErrThrottled) {
 		t.Fatalf("4th attempt on the username should be throttled even with the right password: %v", err)
 	}
-	if e := apierror.From(err); e.RetryAfter <= 0 || e.HTTPStatus() != 429 {
+	if e := (*fault.Error)(nil); !errors.As(err, &e) || e.Retry <= 0 {
 		t.Fatalf("throttle error %+v", e)
 	}
 	// Another user from another address is not affected.
@@ -237,7 +237,7 @@ func TestLoginThrottle(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		m.Login(ctx, "nobody"+string(rune('a'+i)), "x", "6.6.6.6")
 	}
-	if _, _, err := m.Login(ctx, "frank", "secret12", "6.6.6.6"); !apierror.Is(err, apierror.RateLimited) {
+	if _, _, err := m.Login(ctx, "frank", "secret12", "6.6.6.6"); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("address not throttled: %v", err)
 	}
 }
@@ -256,7 +256,7 @@ func TestThrottleMemoryBounded(t *testing.T) {
 
 func TestPasswordRules(t *testing.T) {
 	for _, pw := range []string{"", "12345", strings.Repeat("x", 73), "abc\xffdef"} {
-		if _, err := HashPassword(pw); !apierror.Is(err, apierror.BadRequest) {
+		if _, err := HashPassword(pw); !errors.Is(err, ErrBadPassword) {
 			t.Errorf("password %q accepted: %v", pw, err)
 		}
 	}
@@ -319,4 +319,10 @@ func TestNoWorkAtInit(t *testing.T) {
 			}
 		}
 	}
+}
+
+// unauthenticated reports whether err says the caller is not who they claim
+// (the API's 401).
+func unauthenticated(err error) bool {
+	return errors.Is(err, ErrWrongPassword) || errors.Is(err, ErrNoSession) || errors.Is(err, ErrDeactivated)
 }

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // HashCost is bcrypt's cost. 10 keeps a login near 50 ms on a small
@@ -25,7 +25,7 @@ func HashPassword(pw string) (string, error) {
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), HashCost)
 	if err != nil {
-		return "", apierror.Wrap(err, apierror.Internal, "The password could not be stored. Please try again.")
+		return "", fault.Wrap(err, ErrFailed, "The password could not be stored. Please try again.")
 	}
 	return string(h), nil
 }
@@ -34,11 +34,11 @@ func HashPassword(pw string) (string, error) {
 func ValidatePassword(pw string) error {
 	switch {
 	case utf8.RuneCountInString(pw) < MinPasswordLen:
-		return apierror.New(apierror.BadRequest, "The password is too short: use at least %d characters.", MinPasswordLen)
+		return fault.New(ErrBadPassword, "The password is too short: use at least %d characters.", MinPasswordLen)
 	case len(pw) > 72: // bcrypt ignores everything past 72 bytes
-		return apierror.New(apierror.BadRequest, "The password is too long: use at most 72 bytes.")
+		return fault.New(ErrBadPassword, "The password is too long: use at most 72 bytes.")
 	case !utf8.ValidString(pw):
-		return apierror.New(apierror.BadRequest, "The password contains characters that are not valid text.")
+		return fault.New(ErrBadPassword, "The password contains characters that are not valid text.")
 	}
 	return nil
 }
@@ -52,7 +52,7 @@ func CheckPassword(hash, pw string) bool {
 // ValidateHash checks that an imported string is a bcrypt hash.
 func ValidateHash(hash string) error {
 	if _, err := bcrypt.Cost([]byte(hash)); err != nil {
-		return apierror.New(apierror.BadRequest, "That is not a bcrypt password hash.")
+		return fault.New(ErrBadPassword, "That is not a bcrypt password hash.")
 	}
 	return nil
 }
@@ -64,7 +64,7 @@ var usernameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // ValidateUsername says in plain words what is wrong with a username.
 func ValidateUsername(name string) error {
 	if !usernameRe.MatchString(name) {
-		return apierror.New(apierror.BadRequest,
+		return fault.New(ErrBadUsername,
 			"Usernames have 1 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.")
 	}
 	return nil

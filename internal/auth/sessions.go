@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 	"github.com/pythonide/pythonide/internal/store"
 )
 
@@ -93,7 +93,7 @@ func newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-var errBadLogin = apierror.New(apierror.Unauthorized, "Wrong username or password.")
+var errBadLogin = fault.New(ErrWrongPassword, "Wrong username or password.")
 
 // Login checks the password and opens a session. Failed attempts are
 // throttled per username and per client address; a successful one clears the
@@ -104,8 +104,8 @@ func (m *Manager) Login(ctx context.Context, username, password, addr string) (s
 		key string
 	}{{m.byUser, username}, {m.byAddr, addr}} {
 		if blocked, wait := t.th.Blocked(t.key); blocked {
-			e := apierror.New(apierror.RateLimited, "Too many login attempts. Please wait %s and try again.", humanWait(wait))
-			e.RetryAfter = wait
+			e := fault.New(ErrThrottled, "Too many login attempts. Please wait %s and try again.", humanWait(wait))
+			e.Retry = wait
 			return "", Principal{}, e
 		}
 	}
@@ -116,20 +116,20 @@ func (m *Manager) Login(ctx context.Context, username, password, addr string) (s
 		return "", Principal{}, errBadLogin
 	}
 	if err != nil {
-		return "", Principal{}, apierror.Wrap(err, apierror.Unavailable, "Logging in is not possible right now. Please try again in a minute.")
+		return "", Principal{}, fault.Wrap(err, ErrUnavailable, "Logging in is not possible right now. Please try again in a minute.")
 	}
 	if !CheckPassword(u.PasswordHash, password) {
 		m.fail(username, addr)
 		return "", Principal{}, errBadLogin
 	}
 	if !u.Active {
-		return "", Principal{}, apierror.New(apierror.Unauthorized, "This account is deactivated. Ask your teacher.")
+		return "", Principal{}, fault.New(ErrDeactivated, "This account is deactivated. Ask your teacher.")
 	}
 	m.byUser.Reset(username)
 
 	token, err := newToken()
 	if err != nil {
-		return "", Principal{}, apierror.Wrap(err, apierror.Internal, "Logging in failed. Please try again.")
+		return "", Principal{}, fault.Wrap(err, ErrFailed, "Logging in failed. Please try again.")
 	}
 	now := m.opts.Now().UTC()
 	sess := &store.Session{
@@ -144,12 +144,12 @@ func (m *Manager) Login(ctx context.Context, username, password, addr string) (s
 	}
 	if m.opts.SingleSession {
 		if _, err := m.store.DeleteUserSessions(ctx, u.Username, ""); err != nil {
-			return "", Principal{}, apierror.Wrap(err, apierror.Unavailable, "Logging in is not possible right now. Please try again in a minute.")
+			return "", Principal{}, fault.Wrap(err, ErrUnavailable, "Logging in is not possible right now. Please try again in a minute.")
 		}
 		m.forgetUser(u.Username)
 	}
 	if err := m.store.CreateSession(ctx, sess); err != nil {
-		return "", Principal{}, apierror.Wrap(err, apierror.Unavailable, "Logging in is not possible right now. Please try again in a minute.")
+		return "", Principal{}, fault.Wrap(err, ErrUnavailable, "Logging in is not possible right now. Please try again in a minute.")
 	}
 	if err := m.store.SetLastLogin(ctx, u.Username, now); err != nil {
 		m.log.Warn("recording last login failed", "user", u.Username, "err", err)
@@ -173,8 +173,8 @@ func humanWait(d time.Duration) string {
 	return d.Round(time.Minute).String()
 }
 
-var errNoSession = apierror.New(apierror.Unauthorized, "Please log in.")
-var errExpired = apierror.New(apierror.Unauthorized, "Your session has ended. Please log in again.")
+var errNoSession = fault.New(ErrNoSession, "Please log in.")
+var errExpired = fault.New(ErrNoSession, "Your session has ended. Please log in again.")
 
 // Authenticate finds the session for a cookie token and slides its expiry.
 // A session is re-read from the store every Revalidate, so a logout,
@@ -217,7 +217,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (Principal, er
 			m.mu.Unlock()
 			return p, nil
 		}
-		return Principal{}, apierror.Wrap(err, apierror.Unavailable, "The server cannot check your login right now. Please try again in a minute.")
+		return Principal{}, fault.Wrap(err, ErrUnavailable, "The server cannot check your login right now. Please try again in a minute.")
 	}
 	last := sess.LastActivity
 	if ok && c.lastActivity.After(last) {
@@ -235,7 +235,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (Principal, er
 			_ = m.store.DeleteSession(ctx, h)
 			return Principal{}, errExpired
 		}
-		return Principal{}, apierror.Wrap(err, apierror.Unavailable, "The server cannot check your login right now. Please try again in a minute.")
+		return Principal{}, fault.Wrap(err, ErrUnavailable, "The server cannot check your login right now. Please try again in a minute.")
 	}
 	p := Principal{Username: u.Username, Role: u.Role, FullName: u.FullName, TokenHash: h}
 	m.mu.Lock()
@@ -268,17 +268,17 @@ func (m *Manager) EndUserSessions(ctx context.Context, username, exceptTokenHash
 func (m *Manager) ChangePassword(ctx context.Context, p Principal, oldPw, newPw string) error {
 	u, err := m.store.GetUser(ctx, p.Username)
 	if err != nil {
-		return apierror.Wrap(err, apierror.Unavailable, "The password cannot be changed right now. Please try again in a minute.")
+		return fault.Wrap(err, ErrUnavailable, "The password cannot be changed right now. Please try again in a minute.")
 	}
 	if !CheckPassword(u.PasswordHash, oldPw) {
-		return apierror.New(apierror.Unauthorized, "The current password is not right.")
+		return fault.New(ErrWrongPassword, "The current password is not right.")
 	}
 	hash, err := HashPassword(newPw)
 	if err != nil {
 		return err
 	}
 	if err := m.store.SetPassword(ctx, p.Username, hash); err != nil {
-		return apierror.Wrap(err, apierror.Unavailable, "The password cannot be changed right now. Please try again in a minute.")
+		return fault.Wrap(err, ErrUnavailable, "The password cannot be changed right now. Please try again in a minute.")
 	}
 	return m.EndUserSessions(ctx, p.Username, p.TokenHash)
 }

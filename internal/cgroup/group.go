@@ -234,18 +234,7 @@ func (g *Group) Remove() error {
 // Dirs are the group's folders (for tests and messages).
 func (g *Group) Dirs() []string { return g.dirs() }
 
-func (g *Group) dirs() []string {
-	var out []string
-	if g.v2 != "" {
-		out = append(out, g.v2)
-	}
-	for _, c := range Controllers {
-		if d := g.v1[c]; d != "" {
-			out = append(out, d)
-		}
-	}
-	return out
-}
+func (g *Group) dirs() []string { return folders(g.v2, g.v1) }
 
 // rmdirRetry retries while the kernel finishes tearing down killed tasks.
 func rmdirRetry(fsys FS, dir string) error {

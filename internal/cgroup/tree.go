@@ -216,13 +216,17 @@ func (t *Tree) Close() error {
 }
 
 // dirs are the instance subtree's folders, one per hierarchy in use.
-func (t *Tree) dirs() []string {
+func (t *Tree) dirs() []string { return folders(t.v2, t.v1) }
+
+// folders lists a v2 folder and v1 folders by controller, in a fixed order,
+// leaving out the hierarchies not in use.
+func folders(v2 string, v1 map[string]string) []string {
 	var out []string
-	if t.v2 != "" {
-		out = append(out, t.v2)
+	if v2 != "" {
+		out = append(out, v2)
 	}
 	for _, c := range Controllers {
-		if d := t.v1[c]; d != "" {
+		if d := v1[c]; d != "" {
 			out = append(out, d)
 		}
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -9,7 +10,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/loadtest"
 	"github.com/pythonide/pythonide/internal/roster"
@@ -123,7 +123,7 @@ func (p *rosterProvisioner) Provision(ctx context.Context, usernames []string, p
 		wg.Go(func() {
 			for n := range names {
 				_, err := r.Create(ctx, roster.NewUser{Username: n, Password: password, FullName: loadtest.FullName(n)})
-				if apierror.Is(err, apierror.Conflict) {
+				if errors.Is(err, roster.ErrTaken) {
 					err = takeOver(ctx, st, r, n, password)
 				}
 				if err != nil {

@@ -10,8 +10,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pythonide/pythonide/internal/alarms"
 	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/degrade"
+	"github.com/pythonide/pythonide/internal/metrics"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/runner"
@@ -32,8 +35,8 @@ type observability struct {
 
 	prom     *prometheus.Registry
 	mon      *monitor.Monitor
-	metrics  *monitor.Metrics
-	emf      *monitor.EMF
+	metrics  *metrics.Metrics
+	emf      *alarms.EMF
 	closeEMF func() error
 	server   atomic.Pointer[web.Server]    // for the open WebSocket count, once it exists
 	runner   atomic.Pointer[runner.Runner] // for the warm interpreter count, once it exists
@@ -71,21 +74,21 @@ func (o *observability) attach(reg *registry.Registry, sb *sandbox.Sandbox) erro
 			}
 			return 0
 		},
-		Gate:             monitor.GateOptions{MemoryPercent: line(c.DegradeMemoryPercent), CPUPercent: line(c.DegradeCPUPercent), Wait: c.DegradeWait},
+		Gate:             degrade.Options{MemoryPercent: line(c.DegradeMemoryPercent), CPUPercent: line(c.DegradeCPUPercent), Wait: c.DegradeWait},
 		ActiveUsersAlarm: c.AlertActiveUsers,
 		Log:              o.log,
 	})
-	m, err := monitor.NewMetrics(o.prom, o.mon)
+	m, err := metrics.New(o.prom, o.mon)
 	if err != nil {
 		return err
 	}
 	o.metrics = m
-	w, closeFn, err := monitor.OpenEMF(c.EMF, o.stdout)
+	w, closeFn, err := alarms.OpenEMF(c.EMF, o.stdout)
 	if err != nil {
 		return err
 	}
 	if w != nil {
-		o.emf = monitor.NewEMF(w, o.mon, monitor.EMFOptions{Namespace: c.EMFNamespace, Every: c.EMFInterval,
+		o.emf = alarms.NewEMF(w, o.mon, alarms.EMFOptions{Namespace: c.EMFNamespace, Every: c.EMFInterval,
 			Log: func(msg string, args ...any) { o.log.Warn(msg, args...) }})
 		o.closeEMF = closeFn
 	}

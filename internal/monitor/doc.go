@@ -1,10 +1,9 @@
-// Package monitor tells an operator, in one request, whether the class can
-// go on: the server's CPU and memory read the container-aware way (its own
-// cgroup's limits and usage, not the host's), a real storage probe, the
-// database's state, the process registry's load and headroom, and the
-// health model that turns these into ok / degraded / unhealthy with reasons.
-// It exports the same figures as Prometheus metrics (on an injected
-// registry) and CloudWatch Embedded Metric Format records, and it holds the
-// Gate that sheds new runs when memory or CPU is over the line, so the
-// thresholds that page an operator also protect the class.
+// Package monitor reads what the server's state is made of, on an interval
+// and on demand: its CPU and memory the container-aware way (its own
+// cgroup's limits and usage, not the host's), a real write-and-read probe of
+// the data volume, the database's answer, and the process registry's load
+// and headroom; it feeds each reading to the degradation gate. Its Snapshot
+// is what the health model (internal/health), the Prometheus metrics
+// (internal/metrics) and the alarms and CloudWatch records (internal/alarms)
+// are computed from.
 package monitor

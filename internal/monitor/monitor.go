@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/degrade"
+
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/sandbox"
 )
@@ -33,8 +35,8 @@ type Options struct {
 	// WarmInterpreters counts the interpreters waiting for a run (they are
 	// not in the registry); nil: 0.
 	WarmInterpreters func() int
-	Resources        *Resources  // nil: the real machine's
-	Gate             GateOptions // the degradation lines (also the CPU and memory alarms)
+	Resources        *Resources      // nil: the real machine's
+	Gate             degrade.Options // the degradation lines (also the CPU and memory alarms)
 	// ActiveUsersAlarm is the seed's "active users > 35" line; default 35.
 	ActiveUsersAlarm int
 	SampleEvery      time.Duration // CPU and memory readings; default 2 s
@@ -45,7 +47,7 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	o.Gate.defaults()
+	o.Gate.Defaults()
 	if o.ActiveUsersAlarm == 0 {
 		o.ActiveUsersAlarm = 35
 	}
@@ -73,7 +75,7 @@ func (o *Options) defaults() {
 // /health, the metrics and the EMF writer. It is safe for concurrent use.
 type Monitor struct {
 	opts    Options
-	gate    *Gate
+	gate    *degrade.Gate
 	started time.Time
 
 	mu       sync.Mutex
@@ -89,13 +91,13 @@ type Monitor struct {
 func New(o Options) *Monitor {
 	o.defaults()
 	return &Monitor{
-		opts: o, gate: NewGate(o.Gate), started: o.Now(),
+		opts: o, gate: degrade.New(o.Gate), started: o.Now(),
 		probes: map[string]map[bool]int64{"database": {true: 0, false: 0}, "storage": {true: 0, false: 0}},
 	}
 }
 
 // Gate is the degradation gate fed by this monitor's readings.
-func (m *Monitor) Gate() *Gate { return m.gate }
+func (m *Monitor) Gate() *degrade.Gate { return m.gate }
 
 // Sample takes a CPU and memory reading and hands it to the gate.
 func (m *Monitor) Sample() Usage {
@@ -106,7 +108,7 @@ func (m *Monitor) Sample() Usage {
 		m.usageErr = err.Error()
 	}
 	m.mu.Unlock()
-	m.gate.Update(u)
+	m.gate.Update(degrade.Reading{At: u.At, MemoryPercent: u.MemoryPercent, MemoryLimit: u.MemoryLimit, CPUPercent: u.CPUPercent, CPUKnown: u.CPUKnown})
 	return u
 }
 
@@ -202,7 +204,7 @@ type Snapshot struct {
 	Probes      map[string]map[bool]int64
 	Layers      *sandbox.Layers
 	Confinement Confinement
-	Gate        GateState
+	Gate        degrade.State
 }
 
 // Confinement is the sandbox's state beyond its layers.
@@ -220,6 +222,33 @@ func (s Snapshot) ActiveUsers() int {
 		return 0
 	}
 	return max(s.Registry.Connected, s.Registry.ActiveUsers)
+}
+
+// Fresh is a Snapshot with the database and the storage probed now (and a
+// first reading of CPU and memory taken if none exists yet): what /health
+// answers with.
+func (m *Monitor) Fresh(ctx context.Context) Snapshot {
+	m.mu.Lock()
+	sampled := !m.usage.At.IsZero()
+	m.mu.Unlock()
+	if !sampled {
+		m.Sample()
+	}
+	m.Probe(ctx)
+	return m.Snapshot()
+}
+
+// Lines are the alarm thresholds this monitor works to: the degradation
+// lines for CPU and memory (a line switched off keeps the seed's threshold:
+// the alarm then only reports) and the active users' line.
+func (m *Monitor) Lines() (cpuPercent, memoryPercent float64, activeUsers int) {
+	line := func(v, seed float64) float64 {
+		if v <= 0 {
+			return seed
+		}
+		return v
+	}
+	return line(m.opts.Gate.CPUPercent, 80), line(m.opts.Gate.MemoryPercent, 85), m.opts.ActiveUsersAlarm
 }
 
 // Snapshot takes the current figures.
@@ -256,7 +285,6 @@ func (m *Monitor) Snapshot() Snapshot {
 	return s
 }
 
-var kinds = []registry.Kind{registry.KindScript, registry.KindREPL}
 var states = []registry.State{registry.StateStarting, registry.StateRunning, registry.StateWaitingInput, registry.StateIdle}
 
 // loads groups processes by user and by kind × state.
@@ -287,7 +315,7 @@ func loads(ps []registry.Process) ([]UserLoad, []ProcessCount) {
 		return cmp.Compare(a.User, b.User)
 	})
 	var pc []ProcessCount
-	for _, k := range kinds {
+	for _, k := range registry.Kinds() {
 		for _, st := range states {
 			pc = append(pc, ProcessCount{Kind: k, State: st, N: counts[ProcessCount{Kind: k, State: st}]})
 		}

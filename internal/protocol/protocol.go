@@ -59,3 +59,7 @@ const (
 	MsgExit         = "exit"
 	MsgError        = "error"
 )
+
+// CodeUnavailable is the code of an "error" message for a start that failed
+// on the server's side (shared/API.md lists the codes).
+const CodeUnavailable = "unavailable"

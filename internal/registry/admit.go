@@ -4,16 +4,20 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
-// The causes inside a limit_reached refusal, so callers and metrics can tell
-// which limit it was with errors.Is without parsing the message.
+// The kinds of Admit's refusals (fault.Error kinds, matched with
+// errors.Is): every limit is an ErrLimit, and says which one it was, so
+// callers and metrics can tell without parsing the message.
 var (
-	ErrPerUserLimit = errors.New("registry: per-user process limit")
-	ErrUsersLimit   = errors.New("registry: active-user limit")
-	ErrTotalLimit   = errors.New("registry: total process limit")
-	ErrMemoryLimit  = errors.New("registry: total memory limit")
+	ErrLimit        = errors.New("registry: an admission limit is reached")
+	ErrPerUserLimit = fmt.Errorf("registry: per-user process limit: %w", ErrLimit)
+	ErrUsersLimit   = fmt.Errorf("registry: active-user limit: %w", ErrLimit)
+	ErrTotalLimit   = fmt.Errorf("registry: total process limit: %w", ErrLimit)
+	ErrMemoryLimit  = fmt.Errorf("registry: total memory limit: %w", ErrLimit)
+	ErrInvalid      = errors.New("registry: the request is incomplete")
+	ErrDuplicate    = errors.New("registry: a process with this id is already held")
 )
 
 // Errors from the bookkeeping calls; they point at a bug or a race in the
@@ -39,9 +43,10 @@ type Request struct {
 // If the owner already has a process for the same path (a script still
 // running, or the REPL it turned into), a script request replaces it: that
 // process is returned as replaced, stops counting against the limits at
-// once, and the caller must stop it and Remove it. A refusal is an
-// *apierror.Error with code limit_reached, a message naming the limit, and
-// one of the Err*Limit causes; nothing already running is touched.
+// once, and the caller must stop it and Remove it. A refusal is a
+// *fault.Error of kind ErrInvalid, ErrDuplicate or one of the Err*Limit
+// (all ErrLimit) with a message naming the limit; nothing already running
+// is touched.
 func (r *Registry) Admit(req Request) (replaced *Process, err error) {
 	if err := validate(req); err != nil {
 		return nil, err
@@ -49,7 +54,7 @@ func (r *Registry) Admit(req Request) (replaced *Process, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.procs[req.ID]; dup {
-		return nil, apierror.New(apierror.Conflict, "A program with this id is already running.")
+		return nil, fault.New(ErrDuplicate, "A program with this id is already running.")
 	}
 	now := r.clock.Now()
 	o := r.owners[req.Owner]
@@ -96,13 +101,13 @@ func (r *Registry) Admit(req Request) (replaced *Process, err error) {
 func validate(req Request) error {
 	switch {
 	case req.ID == "":
-		return apierror.New(apierror.BadRequest, "The program needs an id.")
+		return fault.New(ErrInvalid, "The program needs an id.")
 	case req.Owner == "":
-		return apierror.New(apierror.BadRequest, "The program needs an owner.")
+		return fault.New(ErrInvalid, "The program needs an owner.")
 	case !req.Kind.valid():
-		return apierror.New(apierror.BadRequest, "Only scripts and REPLs can be started.")
+		return fault.New(ErrInvalid, "Only scripts and REPLs can be started.")
 	case req.Kind == KindScript && req.Path == "":
-		return apierror.New(apierror.BadRequest, "Choose a file to run.")
+		return fault.New(ErrInvalid, "Choose a file to run.")
 	}
 	return nil
 }
@@ -141,8 +146,8 @@ func (r *Registry) check(o *owner, old *proc) error {
 	return nil
 }
 
-func limitErr(cause error, format string, args ...any) error {
-	return apierror.Wrap(cause, apierror.LimitReached, format, args...)
+func limitErr(kind error, format string, args ...any) error {
+	return fault.New(kind, format, args...)
 }
 
 func plural(n int, one, many string) string {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 func TestAdmitRefusesEachLimit(t *testing.T) {
@@ -87,13 +87,13 @@ func TestAdmitRefusesEachLimit(t *testing.T) {
 			if replaced != nil {
 				t.Errorf("a refusal replaced %s", replaced.ID)
 			}
-			if !apierror.Is(err, apierror.LimitReached) {
+			if !errors.Is(err, ErrLimit) {
 				t.Errorf("code: got %v, want limit_reached", err)
 			}
 			if !errors.Is(err, tt.cause) {
 				t.Errorf("cause: got %v, want %v", err, tt.cause)
 			}
-			if msg := apierror.From(err).Message; !strings.Contains(msg, tt.message) {
+			if msg := message(err); !strings.Contains(msg, tt.message) {
 				t.Errorf("message %q does not contain %q", msg, tt.message)
 			}
 			if after := r.Snapshot(); !reflect.DeepEqual(before, after) {
@@ -113,8 +113,8 @@ func TestAdmitOneProgramSaysProgram(t *testing.T) {
 	r, _ := newTest(t, l)
 	run(t, r, "a1", "alice", "Local/alice/a.py")
 	_, err := r.Admit(Request{ID: "a2", Owner: "alice", Kind: KindREPL})
-	if want := "You already have 1 program running (the limit is 1). Stop one first."; apierror.From(err).Message != want {
-		t.Errorf("got %q, want %q", apierror.From(err).Message, want)
+	if want := "You already have 1 program running (the limit is 1). Stop one first."; message(err) != want {
+		t.Errorf("got %q, want %q", message(err), want)
 	}
 }
 
@@ -142,20 +142,24 @@ func TestAdmitValidates(t *testing.T) {
 	tests := []struct {
 		name string
 		req  Request
-		code apierror.Code
+		kind error
 	}{
-		{"no id", Request{Owner: "alice", Kind: KindREPL}, apierror.BadRequest},
-		{"no owner", Request{ID: "x", Kind: KindREPL}, apierror.BadRequest},
-		{"bad kind", Request{ID: "x", Owner: "alice", Kind: "shell"}, apierror.BadRequest},
-		{"script without a file", Request{ID: "x", Owner: "alice", Kind: KindScript}, apierror.BadRequest},
-		{"duplicate id", Request{ID: "a1", Owner: "bob", Kind: KindREPL}, apierror.Conflict},
+		{"no id", Request{Owner: "alice", Kind: KindREPL}, ErrInvalid},
+		{"no owner", Request{ID: "x", Kind: KindREPL}, ErrInvalid},
+		{"bad kind", Request{ID: "x", Owner: "alice", Kind: "shell"}, ErrInvalid},
+		{"script without a file", Request{ID: "x", Owner: "alice", Kind: KindScript}, ErrInvalid},
+		{"duplicate id", Request{ID: "a1", Owner: "bob", Kind: KindREPL}, ErrDuplicate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, _ := newTest(t, DefaultLimits())
 			run(t, r, "a1", "alice", "Local/alice/a.py")
-			if _, err := r.Admit(tt.req); !apierror.Is(err, tt.code) {
-				t.Errorf("got %v, want %s", err, tt.code)
+			_, err := r.Admit(tt.req)
+			if !errors.Is(err, tt.kind) {
+				t.Errorf("got %v, want %v", err, tt.kind)
+			}
+			if msg, ok := fault.Message(err); !ok || msg == "" {
+				t.Errorf("refusal %v has no words for the student", err)
 			}
 			if got := len(r.Snapshot()); got != 1 {
 				t.Errorf("%d processes held, want 1", got)
@@ -374,4 +378,10 @@ func TestOwnerForgottenWhenUnused(t *testing.T) {
 		t.Errorf("%d owners kept, want 0", n)
 	}
 	mustInvariants(t, r)
+}
+
+// message is the student's words of a refusal.
+func message(err error) string {
+	m, _ := fault.Message(err)
+	return m
 }

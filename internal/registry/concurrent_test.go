@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/pythonide/pythonide/internal/apierror"
 )
 
 // TestConcurrentUse hammers one registry from many goroutines, as the
@@ -142,7 +140,7 @@ func hammer(t *testing.T, l Limits) map[error]int64 {
 							}
 							r.Remove(old.ID)
 						}
-					case apierror.Is(err, apierror.LimitReached):
+					case errors.Is(err, ErrLimit):
 						for i, cause := range causes {
 							if errors.Is(err, cause) {
 								byCause[i].Add(1)

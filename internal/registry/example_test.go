@@ -26,7 +26,7 @@ func Example() {
 	// Register before spawning; stop and Remove whatever it replaces.
 	replaced, err := reg.Admit(registry.Request{ID: "alice/1", Owner: "alice", Path: "Local/alice/hw1.py", Kind: registry.KindScript})
 	if err != nil {
-		fmt.Println("refused:", err) // an *apierror.Error: send its code and message
+		fmt.Println("refused:", err) // a *fault.Error: the web layer sends its code and message
 		return
 	}
 	fmt.Println("replaced:", replaced)

@@ -12,6 +12,10 @@ const (
 
 func (k Kind) valid() bool { return k == KindScript || k == KindREPL }
 
+// Kinds lists every kind, so a metric or a record can have one series each
+// from the start.
+func Kinds() []Kind { return []Kind{KindScript, KindREPL} }
+
 // State is what a process is doing; the strings are the wire values.
 type State string
 

@@ -109,15 +109,18 @@ func (r *Registry) Stats() Stats {
 	s := Stats{
 		ActiveUsers:  r.activeUsers,
 		Processes:    len(r.procs),
-		ByKind:       map[Kind]int{KindScript: 0, KindREPL: 0},
+		ByKind:       map[Kind]int{},
 		ByState:      map[State]int{StateStarting: 0, StateRunning: 0, StateWaitingInput: 0, StateIdle: 0},
-		MemoryByKind: map[Kind]int64{KindScript: 0, KindREPL: 0},
+		MemoryByKind: map[Kind]int64{},
 		Limits:       r.limits,
 		Headroom: Headroom{
 			Processes:   max(r.limits.MaxTotal-r.counted, 0),
 			Users:       max(r.limits.MaxActiveUsers-r.activeUsers, 0),
 			MemoryBytes: max(r.limits.MemoryTotal-r.charged, 0),
 		},
+	}
+	for _, k := range Kinds() {
+		s.ByKind[k], s.MemoryByKind[k] = 0, 0
 	}
 	for _, p := range r.procs {
 		s.ByKind[p.kind]++

@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // MaxImportRows bounds one roster file.
@@ -42,10 +42,10 @@ func (r *Roster) Import(ctx context.Context, src io.Reader) (ImportResult, error
 	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
 	if err == io.EOF {
-		return ImportResult{}, apierror.New(apierror.BadRequest, "The roster is empty: it needs a header row username,password,full_name,role.")
+		return ImportResult{}, fault.New(ErrInvalid, "The roster is empty: it needs a header row username,password,full_name,role.")
 	}
 	if err != nil {
-		return ImportResult{}, apierror.Wrap(err, apierror.BadRequest, "The roster is not valid CSV.")
+		return ImportResult{}, fault.Wrap(err, ErrInvalid, "The roster is not valid CSV.")
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -53,7 +53,7 @@ func (r *Roster) Import(ctx context.Context, src io.Reader) (ImportResult, error
 		col[h] = i
 	}
 	if _, ok := col["username"]; !ok {
-		return ImportResult{}, apierror.New(apierror.BadRequest, "The roster's first row must name the columns, including username (e.g. username,password,full_name,role).")
+		return ImportResult{}, fault.New(ErrInvalid, "The roster's first row must name the columns, including username (e.g. username,password,full_name,role).")
 	}
 	field := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
@@ -68,7 +68,7 @@ func (r *Roster) Import(ctx context.Context, src io.Reader) (ImportResult, error
 			break
 		}
 		if line-1 > MaxImportRows {
-			return res, apierror.New(apierror.TooLarge, "The roster has more than %d rows; split it into several files.", MaxImportRows)
+			return res, fault.New(ErrTooLarge, "The roster has more than %d rows; split it into several files.", MaxImportRows)
 		}
 		if err != nil {
 			var pe *csv.ParseError
@@ -76,7 +76,7 @@ func (r *Roster) Import(ctx context.Context, src io.Reader) (ImportResult, error
 				res.add(ImportRow{Line: line, Status: "failed", Message: fmt.Sprintf("not valid CSV: %v", pe.Err)})
 				continue
 			}
-			return res, apierror.Wrap(err, apierror.BadRequest, "The roster could not be read.")
+			return res, fault.Wrap(err, ErrInvalid, "The roster could not be read.")
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
@@ -84,7 +84,7 @@ func (r *Roster) Import(ctx context.Context, src io.Reader) (ImportResult, error
 		row := ImportRow{Line: line, Username: field(rec, "username")}
 		role, err := ParseRole(field(rec, "role"))
 		if err != nil {
-			row.Status, row.Message = "failed", apierror.From(err).Message
+			row.Status, row.Message = "failed", rowMessage(err)
 			res.add(row)
 			continue
 		}
@@ -96,10 +96,10 @@ func (r *Roster) Import(ctx context.Context, src io.Reader) (ImportResult, error
 		}
 		created, err := r.Create(ctx, nu)
 		switch {
-		case apierror.Is(err, apierror.Conflict):
+		case errors.Is(err, ErrTaken):
 			row.Status, row.Message = "skipped", "already exists"
 		case err != nil:
-			row.Status, row.Message = "failed", apierror.From(err).Message
+			row.Status, row.Message = "failed", rowMessage(err)
 		default:
 			row.Status, row.Password = "created", created.Password
 		}
@@ -122,4 +122,13 @@ func (res *ImportResult) add(row ImportRow) {
 
 func isBcrypt(s string) bool {
 	return len(s) == 60 && (strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$"))
+}
+
+// rowMessage is what a failed row says: the refusal's own words, or a
+// plain sentence for a failure that has none.
+func rowMessage(err error) string {
+	if m, ok := fault.Message(err); ok {
+		return m
+	}
+	return "Something went wrong on the server. Please try again."
 }

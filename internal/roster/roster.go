@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/auth"
+	"github.com/pythonide/pythonide/internal/fault"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/workspace"
 )
@@ -52,7 +52,7 @@ func ParseRole(s string) (store.Role, error) {
 	case "professor", "teacher":
 		return store.RoleProfessor, nil
 	}
-	return "", apierror.New(apierror.BadRequest, "The role %q is unknown: use student or professor.", s)
+	return "", fault.New(ErrInvalid, "The role %q is unknown: use student or professor.", s)
 }
 
 // Create makes a user and their home folder.
@@ -64,10 +64,10 @@ func (r *Roster) Create(ctx context.Context, nu NewUser) (Created, error) {
 		nu.Role = store.RoleStudent
 	}
 	if nu.Role != store.RoleStudent && nu.Role != store.RoleProfessor {
-		return Created{}, apierror.New(apierror.BadRequest, "The role %q is unknown: use student or professor.", nu.Role)
+		return Created{}, fault.New(ErrInvalid, "The role %q is unknown: use student or professor.", nu.Role)
 	}
 	if len(nu.FullName) > 200 {
-		return Created{}, apierror.New(apierror.BadRequest, "The full name is too long (200 characters at most).")
+		return Created{}, fault.New(ErrInvalid, "The full name is too long (200 characters at most).")
 	}
 	out := Created{Username: nu.Username, Role: string(nu.Role)}
 	hash := nu.PasswordHash
@@ -97,13 +97,13 @@ func (r *Roster) Create(ctx context.Context, nu NewUser) (Created, error) {
 		Active: true, CreatedAt: now().UTC(),
 	})
 	if errors.Is(err, store.ErrExists) {
-		return Created{}, apierror.New(apierror.Conflict, "The username %q is already taken.", nu.Username)
+		return Created{}, fault.New(ErrTaken, "The username %q is already taken.", nu.Username)
 	}
 	if err != nil {
-		return Created{}, apierror.Wrap(err, apierror.Unavailable, "The user could not be saved. Please try again.")
+		return Created{}, fault.Wrap(err, ErrUnavailable, "The user could not be saved. Please try again.")
 	}
 	if err := r.Workspace.EnsureHome(nu.Username); err != nil {
-		return out, apierror.Wrap(err, apierror.Internal, "The user was created but their folder could not be made. Try again to create it.")
+		return out, fault.Wrap(err, ErrNoHome, "The user was created but their folder could not be made. Try again to create it.")
 	}
 	return out, nil
 }
@@ -132,7 +132,7 @@ func (r *Roster) Update(ctx context.Context, username string, fullName *string, 
 		}
 		if role != nil {
 			if *role != store.RoleStudent && *role != store.RoleProfessor {
-				return store.User{}, apierror.New(apierror.BadRequest, "The role %q is unknown: use student or professor.", *role)
+				return store.User{}, fault.New(ErrInvalid, "The role %q is unknown: use student or professor.", *role)
 			}
 			u.Role = *role
 		}
@@ -164,9 +164,9 @@ func (r *Roster) endSessions(ctx context.Context, username string) error {
 
 func mapNotFound(err error, username string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return apierror.New(apierror.NotFound, "There is no user %q.", username)
+		return fault.New(ErrNoUser, "There is no user %q.", username)
 	}
-	return apierror.Wrap(err, apierror.Unavailable, "The change could not be saved. Please try again.")
+	return fault.Wrap(err, ErrUnavailable, "The change could not be saved. Please try again.")
 }
 
 // passwordAlphabet leaves out characters that are easy to misread on a

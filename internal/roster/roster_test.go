@@ -2,12 +2,12 @@ package roster
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/store/storetest"
@@ -80,10 +80,10 @@ func TestRosterChanges(t *testing.T) {
 	if _, err := r.Create(ctx, NewUser{Username: "eve", Password: "evepass1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Create(ctx, NewUser{Username: "eve", Password: "evepass1"}); !apierror.Is(err, apierror.Conflict) {
+	if _, err := r.Create(ctx, NewUser{Username: "eve", Password: "evepass1"}); !errors.Is(err, ErrTaken) {
 		t.Fatalf("duplicate: %v", err)
 	}
-	if err := r.SetPassword(ctx, "nobody", "whatever1"); !apierror.Is(err, apierror.NotFound) {
+	if err := r.SetPassword(ctx, "nobody", "whatever1"); !errors.Is(err, ErrNoUser) {
 		t.Fatalf("unknown user: %v", err)
 	}
 	off := false
@@ -91,7 +91,7 @@ func TestRosterChanges(t *testing.T) {
 		t.Fatalf("deactivate: %+v %v", u, err)
 	}
 	wizard := store.Role("wizard")
-	if _, err := r.Update(ctx, "eve", nil, &wizard, nil); !apierror.Is(err, apierror.BadRequest) {
+	if _, err := r.Update(ctx, "eve", nil, &wizard, nil); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad role: %v", err)
 	}
 	if p := GeneratePassword(); len(p) != 10 || strings.ContainsAny(p, "0O1lI") {

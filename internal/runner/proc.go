@@ -10,7 +10,7 @@ import (
 
 	"github.com/pythonide/pythonide/internal/protocol"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 	"github.com/pythonide/pythonide/internal/interp"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/sandbox"
@@ -99,7 +99,7 @@ func (p *proc) input(data string) error {
 	case <-p.ended:
 		return errNotRunning
 	default:
-		return apierror.New(apierror.RateLimited, "Your program is not reading its input yet; wait for it to ask.")
+		return fault.New(ErrNotReading, "Your program is not reading its input yet; wait for it to ask.")
 	}
 }
 
@@ -228,7 +228,7 @@ func (p *proc) spawn(run workspace.Runnable, began time.Time) (*interpreter, boo
 	in, err := p.interpreter(run)
 	if err != nil {
 		r.log.Error("spawning a student process failed", "id", p.id, "owner", p.owner, "path", p.path, "err", err)
-		p.stream.emit(protocol.Message{Type: protocol.MsgError, ID: p.clientID, Code: string(apierror.Unavailable), Message: "Your program could not be started. Please try again."})
+		p.stream.emit(protocol.Message{Type: protocol.MsgError, ID: p.clientID, Code: protocol.CodeUnavailable, Message: "Your program could not be started. Please try again."})
 		return nil, false
 	}
 	if err := r.reg.Started(p.id, in.sp.PID(), in.sp.StartTime()); err != nil {

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/sandbox"
 	"github.com/pythonide/pythonide/internal/workspace"
@@ -133,11 +133,11 @@ func (r *Runner) Registry() *registry.Registry { return r.reg }
 // /health) can tell which limits the kernel enforces on this machine.
 func (r *Runner) Layers() sandbox.Layers { return r.sb.Layers() }
 
-var errNotRunning = apierror.New(apierror.NotFound, "That program is not running any more.")
+var errNotRunning = fault.New(ErrNotRunning, "That program is not running any more.")
 
 func validClientID(id string) error {
 	if id == "" || len(id) > 128 {
-		return apierror.New(apierror.BadRequest, "Every run needs an id of 1 to 128 characters.")
+		return fault.New(ErrInvalid, "Every run needs an id of 1 to 128 characters.")
 	}
 	return nil
 }
@@ -183,17 +183,17 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 	l, err := r.layout(u.Name, run.InHome) // run.InHome: a teacher may run a student's file
 	if err != nil {
 		r.log.Error("preparing a student's run failed", "owner", u.Name, "path", path, "err", err)
-		return nil, apierror.New(apierror.Unavailable, "Your program could not be started. Please try again.")
+		return nil, fault.New(ErrUnavailable, "Your program could not be started. Please try again.")
 	}
 	key := clientKey{u.Name, clientID}
 	r.mu.Lock()
 	if r.closing {
 		r.mu.Unlock()
-		return nil, apierror.New(apierror.Unavailable, "The server is restarting. Please try again in a moment.")
+		return nil, fault.New(ErrUnavailable, "The server is restarting. Please try again in a moment.")
 	}
 	if _, busy := r.byClient[key]; busy {
 		r.mu.Unlock()
-		return nil, apierror.New(apierror.BadRequest, "A program with this id is already running; stop it first or use a new id.")
+		return nil, fault.New(ErrInvalid, "A program with this id is already running; stop it first or use a new id.")
 	}
 	w := r.takeWarm(u.Name, l)
 	id := newRegistryID()

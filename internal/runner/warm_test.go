@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/pythonide/pythonide/internal/protocol"
 
-	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/workspace"
 )
@@ -277,7 +277,7 @@ func TestRefusedRunKeepsTheWarmInterpreter(t *testing.T) {
 	eventually(t, "a second warm interpreter", func() bool { return r.readyWarm("di") != nil })
 	w := r.readyWarm("di")
 	_, err := r.Run(User{Name: "di"}, "b", "Local/di/b.py", make(waker, 1))
-	if !apierror.Is(err, apierror.LimitReached) {
+	if !errors.Is(err, registry.ErrLimit) {
 		t.Fatalf("second run: %v, want limit_reached", err)
 	}
 	if r.readyWarm("di") != w || !processAlive(w.sp.PID()) {

@@ -425,7 +425,7 @@ func TestNeighbourShutdownAndVanishedSubtree(t *testing.T) {
 func TestUsage(t *testing.T) {
 	s := newSandbox(t, Config{})
 	w := newWorld(t, s)
-	p, lines := startLines(t, s, w.spec("usage", "-c", "x = 'a' * (20 * 1024 * 1024)\nimport time\nt = time.time()\nwhile time.time() - t < 0.3: pass\nprint('ready', flush=True)\ntime.sleep(1000)"))
+	p, lines := startLines(t, s, w.spec("usage", "-c", "x = 'a' * (20 * 1024 * 1024)\nimport time\nwhile time.process_time() < 0.3: pass\nprint('ready', flush=True)\ntime.sleep(1000)"))
 	<-lines
 	mem, cpu, err := p.Usage()
 	if err != nil || mem < 20<<20 || cpu < 0.2 {

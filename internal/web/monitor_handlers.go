@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pythonide/pythonide/internal/apierror"
-	"github.com/pythonide/pythonide/internal/monitor"
+	"github.com/pythonide/pythonide/internal/health"
 )
 
 // OpenWebSockets is the number of WebSocket connections open now.
@@ -23,17 +23,17 @@ func (s *Server) OpenWebSockets() int { return int(s.wsOpen.Load()) }
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if s.mon == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"status": monitor.StatusOK, "reasons": []any{}, "uptime_seconds": int(time.Since(s.started).Seconds())})
+		writeJSON(w, http.StatusOK, map[string]any{"status": health.StatusOK, "reasons": []any{}, "uptime_seconds": int(time.Since(s.started).Seconds())})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	rep := s.mon.Health(ctx)
+	rep := health.Of(ctx, s.mon)
 	if !s.operator(r) && !s.teacher(r) {
 		rep = rep.Public()
 	}
 	code := http.StatusOK
-	if rep.Status == monitor.StatusUnhealthy {
+	if rep.Status == health.StatusUnhealthy {
 		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, rep)

@@ -18,6 +18,8 @@ import (
 
 	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/degrade"
+	"github.com/pythonide/pythonide/internal/metrics"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/store"
@@ -30,12 +32,12 @@ import (
 type monRig struct {
 	*rig
 	mon     *monitor.Monitor
-	metrics *monitor.Metrics
+	metrics *metrics.Metrics
 }
 
 // newMonitoredRig builds it on st reading CPU and memory from res (nil:
 // this machine).
-func newMonitoredRig(t *testing.T, st *store.Store, res *monitor.Resources, gate monitor.GateOptions, tweak func(*config.Config)) *monRig {
+func newMonitoredRig(t *testing.T, st *store.Store, res *monitor.Resources, gate degrade.Options, tweak func(*config.Config)) *monRig {
 	t.Helper()
 	m := &monRig{}
 	prom := prometheus.NewRegistry()
@@ -56,7 +58,7 @@ func newMonitoredRig(t *testing.T, st *store.Store, res *monitor.Resources, gate
 					}
 					return m.server.OpenWebSockets()
 				}})
-			x, err := monitor.NewMetrics(prom, m.mon)
+			x, err := metrics.New(prom, m.mon)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +168,7 @@ func writeFile(t *testing.T, path, content string) {
 func newPromHandler(t *testing.T, mon *monitor.Monitor) http.Handler {
 	t.Helper()
 	prom := prometheus.NewRegistry()
-	if _, err := monitor.NewMetrics(prom, mon); err != nil {
+	if _, err := metrics.New(prom, mon); err != nil {
 		t.Fatal(err)
 	}
 	return promhttp.HandlerFor(prom, promhttp.HandlerOpts{})

@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/alarms"
 	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/degrade"
+	"github.com/pythonide/pythonide/internal/health"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/registry"
@@ -19,8 +22,8 @@ import (
 
 // healthBody is the part of GET /health the tests read.
 type healthBody struct {
-	Status  string           `json:"status"`
-	Reasons []monitor.Reason `json:"reasons"`
+	Status  string          `json:"status"`
+	Reasons []health.Reason `json:"reasons"`
 	Users   struct {
 		Active    int `json:"active"`
 		Connected int `json:"connected"`
@@ -34,12 +37,12 @@ type healthBody struct {
 		MemoryByKind map[string]int64   `json:"memory_by_kind_bytes"`
 		Busiest      []monitor.UserLoad `json:"busiest_users"`
 	} `json:"processes"`
-	Database    monitor.DatabaseReport `json:"database"`
-	Storage     monitor.CheckReport    `json:"storage"`
-	Sandbox     *monitor.SandboxReport `json:"sandbox"`
-	Degradation monitor.GateState      `json:"degradation"`
-	Memory      monitor.MemoryReport   `json:"memory"`
-	Alarms      []monitor.AlarmState   `json:"alarms"`
+	Database    health.DatabaseReport `json:"database"`
+	Storage     health.CheckReport    `json:"storage"`
+	Sandbox     *health.SandboxReport `json:"sandbox"`
+	Degradation degrade.State         `json:"degradation"`
+	Memory      health.MemoryReport   `json:"memory"`
+	Alarms      []alarms.AlarmState   `json:"alarms"`
 }
 
 func getHealth(t *testing.T, c *client, hdr map[string]string) (int, healthBody, string) {
@@ -62,7 +65,7 @@ func hasReason(h healthBody, check string) bool {
 // TestHealthAndMetricsWhileAProgramRuns: the real server, sandbox and
 // runner; a student's program waits for input while an operator asks.
 func TestHealthAndMetricsWhileAProgramRuns(t *testing.T) {
-	m := newMonitoredRig(t, storetest.SQLite(t), nil, monitor.GateOptions{}, nil)
+	m := newMonitoredRig(t, storetest.SQLite(t), nil, degrade.Options{}, nil)
 	m.user("alice", store.RoleStudent)
 	alice := m.login("alice")
 	w := alice.ws()
@@ -194,7 +197,7 @@ func TestMonitoringAccess(t *testing.T) {
 // memory reading from a fixture machine whose use is raised past 85 %.
 func TestMemoryLineRefusesNewRunsWhileRunningOnesGoOn(t *testing.T) {
 	root := fakeMachine(t, 30, "cpu  100 0 100 800 0 0 0 0 0 0\n")
-	m := newMonitoredRig(t, storetest.SQLite(t), monitor.NewResources(root, nil), monitor.GateOptions{}, nil)
+	m := newMonitoredRig(t, storetest.SQLite(t), monitor.NewResources(root, nil), degrade.Options{}, nil)
 	m.user("alice", store.RoleStudent)
 	m.user("bob", store.RoleStudent)
 	alice, bob := m.login("alice"), m.login("bob")
@@ -247,7 +250,7 @@ func TestMemoryLineRefusesNewRunsWhileRunningOnesGoOn(t *testing.T) {
 // long is refused.
 func TestCPULineQueuesRunsThenLetsThemThrough(t *testing.T) {
 	root := fakeMachine(t, 30, "cpu  100 0 100 800 0 0 0 0 0 0\n")
-	m := newMonitoredRig(t, storetest.SQLite(t), monitor.NewResources(root, nil), monitor.GateOptions{Wait: 2 * time.Second}, nil)
+	m := newMonitoredRig(t, storetest.SQLite(t), monitor.NewResources(root, nil), degrade.Options{Wait: 2 * time.Second}, nil)
 	m.user("alice", store.RoleStudent)
 	alice := m.login("alice")
 	w := alice.ws()
@@ -291,7 +294,7 @@ func TestCPULineQueuesRunsThenLetsThemThrough(t *testing.T) {
 func TestDatabaseOutage(t *testing.T) {
 	pg := storetest.PrivatePostgres(t)
 	st := openStore(t, pg.URL())
-	m := newMonitoredRig(t, st, nil, monitor.GateOptions{}, nil)
+	m := newMonitoredRig(t, st, nil, degrade.Options{}, nil)
 	m.user("alice", store.RoleStudent)
 	alice := m.login("alice")
 	w := alice.ws()

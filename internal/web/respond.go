@@ -29,7 +29,7 @@ type errorBody struct {
 // writeError answers with the API's error body. Internal causes go to the
 // log, never to the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := apierror.From(err)
+	e := apiError(err)
 	status := e.HTTPStatus()
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)

@@ -113,7 +113,7 @@ func (c *wsConn) close(code websocket.StatusCode, why string) {
 }
 
 func (c *wsConn) sendError(id string, err error) {
-	e := apierror.From(err)
+	e := apiError(err)
 	if e.Code == apierror.Internal {
 		c.s.log.Error("websocket request failed", "user", c.p.Username, "err", err)
 	}
@@ -405,7 +405,7 @@ func (c *wsConn) keepAlive(ctx context.Context, r *http.Request) (stop func()) {
 		if over() {
 			return
 		}
-		if _, err := c.s.principal(r); apierror.Is(err, apierror.Unauthorized) {
+		if _, err := c.s.principal(r); apiIs(err, apierror.Unauthorized) {
 			c.close(websocket.StatusCode(4401), "session ended: log in again")
 			return
 		}

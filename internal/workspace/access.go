@@ -3,7 +3,7 @@ package workspace
 import (
 	"strings"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // localDir is the top-level folder that holds one home per user; every other
@@ -108,9 +108,9 @@ func resolve(a Actor, p string, need access) (loc, error) {
 	}
 	if need == writeAccess && !canWrite(a, l) {
 		if l.kind == kindLocal || l.kind == kindRoot {
-			return loc{}, apierror.New(apierror.Forbidden, "You can only change files inside your own folder, Local/%s.", a.Username)
+			return loc{}, fault.New(ErrDenied, "You can only change files inside your own folder, Local/%s.", a.Username)
 		}
-		return loc{}, apierror.New(apierror.Forbidden, "The folder %q is course material and is read-only for students. Copy it into your own folder to change it.", l.course)
+		return loc{}, fault.New(ErrDenied, "The folder %q is course material and is read-only for students. Copy it into your own folder to change it.", l.course)
 	}
 	return l, nil
 }
@@ -131,6 +131,6 @@ func canWrite(a Actor, l loc) bool {
 	}
 }
 
-func notFound(p string) *apierror.Error {
-	return apierror.New(apierror.NotFound, "%q does not exist.", p)
+func notFound(p string) *fault.Error {
+	return fault.New(ErrNotFound, "%q does not exist.", p)
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // Copy copies a file or a folder with its contents. It never overwrites
@@ -48,7 +48,7 @@ func (w *Workspace) copyItem(a Actor, src, dst loc) error {
 	case fi.Mode().IsRegular():
 		size = fi.Size()
 		if dst.atScopeRoot() {
-			return apierror.New(apierror.BadRequest, "Files cannot be placed at the top level; put %q inside a folder.", dst.path)
+			return fault.New(ErrInvalid, "Files cannot be placed at the top level; put %q inside a folder.", dst.path)
 		}
 	case fi.IsDir():
 		sub, err := openDirChecked(sr, srcName)
@@ -61,9 +61,9 @@ func (w *Workspace) copyItem(a Actor, src, dst loc) error {
 			return mapErr(err, src.path)
 		}
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return apierror.New(apierror.BadRequest, "%q is a link; links cannot be copied or moved to another folder.", src.path)
+		return fault.New(ErrInvalid, "%q is a link; links cannot be copied or moved to another folder.", src.path)
 	default:
-		return apierror.New(apierror.BadRequest, "%q is not an ordinary file or folder.", src.path)
+		return fault.New(ErrInvalid, "%q is not an ordinary file or folder.", src.path)
 	}
 
 	dr, dstName, releaseDst, err := w.container(dst)
@@ -118,7 +118,7 @@ func (w *Workspace) fits(a Actor, dst loc, dr *os.Root, size int64) error {
 
 // tooDeep stops walks through absurdly nested folders.
 func tooDeep() error {
-	return apierror.New(apierror.BadRequest, "The folder is nested too deeply (more than %d levels) to be copied or downloaded.", maxDepth)
+	return fault.New(ErrInvalid, "The folder is nested too deeply (more than %d levels) to be copied or downloaded.", maxDepth)
 }
 
 // copyNode copies the file or folder name in sr (whose Lstat is want) to

@@ -1,9 +1,10 @@
 package workspace
 
 import (
+	"errors"
 	"path"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // Outcomes of distributing to one user.
@@ -36,14 +37,14 @@ type DistributeOutcome struct {
 // overwritten; one user's failure (e.g. quota) does not stop the others.
 func (w *Workspace) Distribute(a Actor, source, target string, users []string) (DistributeResult, error) {
 	if !a.Professor {
-		return DistributeResult{}, apierror.New(apierror.Forbidden, "Only teachers can distribute files.")
+		return DistributeResult{}, fault.New(ErrDenied, "Only teachers can distribute files.")
 	}
 	src, err := resolve(a, source, readAccess)
 	if err != nil {
 		return DistributeResult{}, err
 	}
 	if src.kind == kindRoot || src.kind == kindLocal {
-		return DistributeResult{}, apierror.New(apierror.BadRequest, "Choose a file or folder to distribute, not %q.", source)
+		return DistributeResult{}, fault.New(ErrInvalid, "Choose a file or folder to distribute, not %q.", source)
 	}
 	if _, err := parsePath(target); err != nil {
 		return DistributeResult{}, err
@@ -79,7 +80,7 @@ func (w *Workspace) distributeOne(a Actor, src loc, target, u string) Distribute
 	}
 	o.Path = path.Join(dir, src.base())
 	fail := func(err error) DistributeOutcome {
-		o.Reason = apierror.From(err).Message
+		o.Reason = reason(err)
 		return o
 	}
 	if err := w.EnsureHome(u); err != nil {
@@ -96,7 +97,7 @@ func (w *Workspace) distributeOne(a Actor, src loc, target, u string) Distribute
 	switch {
 	case err == nil:
 		o.Status = Copied
-	case apierror.Is(err, apierror.Conflict):
+	case errors.Is(err, ErrExists):
 		o.Status, o.Reason = Skipped, "They already have "+o.Path+"; it was left as it is."
 	default:
 		return fail(err)
@@ -133,4 +134,13 @@ func (w *Workspace) mkdirAll(a Actor, p string) error {
 		}
 	}
 	return nil
+}
+
+// reason is what a refused copy says: the refusal's own words, or a plain
+// sentence for a failure that has none.
+func reason(err error) string {
+	if m, ok := fault.Message(err); ok {
+		return m
+	}
+	return "Something went wrong on the server. Please try again."
 }

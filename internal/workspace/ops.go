@@ -7,7 +7,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // container opens the folder that directly holds l's item and gives the
@@ -16,7 +16,7 @@ import (
 func (w *Workspace) container(l loc) (r *os.Root, name string, release func(), err error) {
 	switch {
 	case l.kind == kindRoot || l.kind == kindLocal:
-		return nil, "", nil, apierror.New(apierror.BadRequest, "Choose a folder inside %q.", l.path)
+		return nil, "", nil, fault.New(ErrInvalid, "Choose a folder inside %q.", l.path)
 	case l.kind == kindCourse && l.atScopeRoot():
 		return w.data, l.course, func() {}, nil
 	case l.kind == kindHome && l.atScopeRoot():
@@ -33,14 +33,14 @@ func (w *Workspace) container(l loc) (r *os.Root, name string, release func(), e
 func refuseStructural(a Actor, l loc, verb string) error {
 	switch {
 	case l.kind == kindRoot:
-		return apierror.New(apierror.Forbidden, "The workspace itself cannot be %s.", verb)
+		return fault.New(ErrDenied, "The workspace itself cannot be %s.", verb)
 	case l.kind == kindLocal:
-		return apierror.New(apierror.Forbidden, "The Local folder holds everyone's folders and cannot be %s.", verb)
+		return fault.New(ErrDenied, "The Local folder holds everyone's folders and cannot be %s.", verb)
 	case l.kind == kindHome && l.atScopeRoot():
 		if l.owner == a.Username {
-			return apierror.New(apierror.Forbidden, "Your own folder cannot be %s; work with the files inside it.", verb)
+			return fault.New(ErrDenied, "Your own folder cannot be %s; work with the files inside it.", verb)
 		}
-		return apierror.New(apierror.Forbidden, "A student's folder cannot be %s here.", verb)
+		return fault.New(ErrDenied, "A student's folder cannot be %s here.", verb)
 	}
 	return nil
 }
@@ -55,12 +55,12 @@ func (w *Workspace) Mkdir(a Actor, p string) error {
 	}
 	switch {
 	case l.kind == kindRoot || l.kind == kindLocal:
-		return apierror.New(apierror.Conflict, "%q already exists.", p)
+		return fault.New(ErrExists, "%q already exists.", p)
 	case l.kind == kindHome && l.atScopeRoot():
 		if _, err := w.local.Lstat(l.owner); err == nil {
-			return apierror.New(apierror.Conflict, "%q already exists.", p)
+			return fault.New(ErrExists, "%q already exists.", p)
 		}
-		return apierror.New(apierror.Forbidden, "Students' folders are created with their accounts.")
+		return fault.New(ErrDenied, "Students' folders are created with their accounts.")
 	}
 	r, name, release, err := w.container(l)
 	if err != nil {
@@ -175,15 +175,15 @@ func (w *Workspace) Move(a Actor, from, to string) error {
 func checkTarget(a Actor, src, dst loc) error {
 	switch {
 	case dst.kind == kindRoot || dst.kind == kindLocal:
-		return apierror.New(apierror.Conflict, "%q already exists.", dst.path)
+		return fault.New(ErrExists, "%q already exists.", dst.path)
 	case dst.kind == kindHome && dst.atScopeRoot():
-		return apierror.New(apierror.Forbidden, "Students' folders are created with their accounts; choose a name inside one.")
+		return fault.New(ErrDenied, "Students' folders are created with their accounts; choose a name inside one.")
 	case src.kind == kindRoot || src.kind == kindLocal:
-		return apierror.New(apierror.BadRequest, "Choose a folder inside %q.", src.path)
+		return fault.New(ErrInvalid, "Choose a folder inside %q.", src.path)
 	}
 	if src.scopeKey() == dst.scopeKey() && !dst.atScopeRoot() &&
 		(src.atScopeRoot() || strings.HasPrefix(dst.rel, src.rel+"/")) {
-		return apierror.New(apierror.BadRequest, "A folder cannot be put inside itself (%q is inside %q).", dst.path, src.path)
+		return fault.New(ErrInvalid, "A folder cannot be put inside itself (%q is inside %q).", dst.path, src.path)
 	}
 	return nil
 }
@@ -192,7 +192,7 @@ func checkTarget(a Actor, src, dst loc) error {
 func mustNotExist(r *os.Root, name, p string) error {
 	_, err := r.Lstat(name)
 	if err == nil {
-		return apierror.New(apierror.Conflict, "%q already exists. Choose another name or delete it first.", p)
+		return fault.New(ErrExists, "%q already exists. Choose another name or delete it first.", p)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

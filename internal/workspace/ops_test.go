@@ -4,12 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/pythonide/pythonide/internal/apierror"
 )
 
 func TestMoveAndCopyRules(t *testing.T) {
@@ -23,33 +20,32 @@ func TestMoveAndCopyRules(t *testing.T) {
 	tests := []struct {
 		name     string
 		do       func() error
-		code     apierror.Code
-		status   int
+		kind     error
 		unchange bool
 	}{
-		{"move onto existing file", func() error { return f.ws.Move(alice, "Local/alice/other.py", "Local/alice/welcome.py") }, apierror.Conflict, 409, true},
-		{"move folder onto empty folder", func() error { return f.ws.Move(alice, "Local/alice/proj", "Local/alice/empty") }, apierror.Conflict, 409, true},
-		{"move onto itself", func() error { return f.ws.Move(alice, "Local/alice/proj", "Local/alice/proj") }, apierror.Conflict, 409, true},
-		{"move into itself", func() error { return f.ws.Move(alice, "Local/alice/proj", "Local/alice/proj/inner/proj") }, apierror.BadRequest, 400, true},
-		{"copy into itself", func() error { return f.ws.Copy(alice, "Local/alice/proj", "Local/alice/proj/copy") }, apierror.BadRequest, 400, true},
-		{"copy home into itself", func() error { return f.ws.Copy(alice, "Local/alice", "Local/alice/backup") }, apierror.BadRequest, 400, true},
-		{"copy onto existing", func() error { return f.ws.Copy(alice, "Local/alice/other.py", "Local/alice/welcome.py") }, apierror.Conflict, 409, true},
-		{"move missing", func() error { return f.ws.Move(alice, "Local/alice/nope.py", "Local/alice/x.py") }, apierror.NotFound, 404, true},
-		{"move into missing folder", func() error { return f.ws.Move(alice, "Local/alice/other.py", "Local/alice/nope/x.py") }, apierror.NotFound, 404, true},
-		{"copy into missing folder", func() error { return f.ws.Copy(alice, "Local/alice/other.py", "Local/alice/nope/x.py") }, apierror.NotFound, 404, true},
-		{"mkdir existing", func() error { return f.ws.Mkdir(alice, "Local/alice/proj") }, apierror.Conflict, 409, true},
-		{"mkdir missing parent", func() error { return f.ws.Mkdir(alice, "Local/alice/a/b") }, apierror.NotFound, 404, true},
-		{"delete missing", func() error { return f.ws.Delete(alice, "Local/alice/nope") }, apierror.NotFound, 404, true},
-		{"delete own home", func() error { return f.ws.Delete(alice, "Local/alice") }, apierror.Forbidden, 403, true},
-		{"professor deletes a home", func() error { return f.ws.Delete(prof, "Local/alice") }, apierror.Forbidden, 403, true},
-		{"professor moves Local", func() error { return f.ws.Move(prof, "Local", "Old") }, apierror.Forbidden, 403, true},
-		{"professor moves a file to the top", func() error { return f.ws.Move(prof, "Local/alice/other.py", "other.py") }, apierror.BadRequest, 400, true},
-		{"professor moves a course onto Local", func() error { return f.ws.Move(prof, course, "Local") }, apierror.Conflict, 409, true},
+		{"move onto existing file", func() error { return f.ws.Move(alice, "Local/alice/other.py", "Local/alice/welcome.py") }, ErrExists, true},
+		{"move folder onto empty folder", func() error { return f.ws.Move(alice, "Local/alice/proj", "Local/alice/empty") }, ErrExists, true},
+		{"move onto itself", func() error { return f.ws.Move(alice, "Local/alice/proj", "Local/alice/proj") }, ErrExists, true},
+		{"move into itself", func() error { return f.ws.Move(alice, "Local/alice/proj", "Local/alice/proj/inner/proj") }, ErrInvalid, true},
+		{"copy into itself", func() error { return f.ws.Copy(alice, "Local/alice/proj", "Local/alice/proj/copy") }, ErrInvalid, true},
+		{"copy home into itself", func() error { return f.ws.Copy(alice, "Local/alice", "Local/alice/backup") }, ErrInvalid, true},
+		{"copy onto existing", func() error { return f.ws.Copy(alice, "Local/alice/other.py", "Local/alice/welcome.py") }, ErrExists, true},
+		{"move missing", func() error { return f.ws.Move(alice, "Local/alice/nope.py", "Local/alice/x.py") }, ErrNotFound, true},
+		{"move into missing folder", func() error { return f.ws.Move(alice, "Local/alice/other.py", "Local/alice/nope/x.py") }, ErrNotFound, true},
+		{"copy into missing folder", func() error { return f.ws.Copy(alice, "Local/alice/other.py", "Local/alice/nope/x.py") }, ErrNotFound, true},
+		{"mkdir existing", func() error { return f.ws.Mkdir(alice, "Local/alice/proj") }, ErrExists, true},
+		{"mkdir missing parent", func() error { return f.ws.Mkdir(alice, "Local/alice/a/b") }, ErrNotFound, true},
+		{"delete missing", func() error { return f.ws.Delete(alice, "Local/alice/nope") }, ErrNotFound, true},
+		{"delete own home", func() error { return f.ws.Delete(alice, "Local/alice") }, ErrDenied, true},
+		{"professor deletes a home", func() error { return f.ws.Delete(prof, "Local/alice") }, ErrDenied, true},
+		{"professor moves Local", func() error { return f.ws.Move(prof, "Local", "Old") }, ErrDenied, true},
+		{"professor moves a file to the top", func() error { return f.ws.Move(prof, "Local/alice/other.py", "other.py") }, ErrInvalid, true},
+		{"professor moves a course onto Local", func() error { return f.ws.Move(prof, course, "Local") }, ErrExists, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := treeSnapshot(t, f.dir)
-			wantCode(t, tt.do(), tt.code, tt.status)
+			wantCode(t, tt.do(), tt.kind)
 			if tt.unchange && treeSnapshot(t, f.dir) != before {
 				t.Fatal("the workspace changed")
 			}
@@ -113,9 +109,9 @@ func TestZip(t *testing.T) {
 		t.Fatalf("zip contents %q", got)
 	}
 	err = f.ws.Zip(alice, "Local/alice/hw/main.py", io.Discard)
-	wantCode(t, err, apierror.BadRequest, http.StatusBadRequest)
+	wantCode(t, err, ErrInvalid)
 	err = f.ws.Zip(prof, "Local", io.Discard)
-	wantCode(t, err, apierror.BadRequest, http.StatusBadRequest)
+	wantCode(t, err, ErrInvalid)
 	if err := f.ws.Zip(alice, course, io.Discard); err != nil {
 		t.Fatalf("zip of a course folder: %v", err)
 	}
@@ -172,9 +168,9 @@ func TestDistribute(t *testing.T) {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	_, err = f.ws.Distribute(prof, course+"/nope", "", []string{"alice"})
-	wantCode(t, err, apierror.NotFound, http.StatusNotFound)
+	wantCode(t, err, ErrNotFound)
 	_, err = f.ws.Distribute(prof, course+"/week1.py", "../x", []string{"alice"})
-	wantCode(t, err, apierror.BadRequest, http.StatusBadRequest)
+	wantCode(t, err, ErrInvalid)
 }
 
 func TestDeepNestingIsBounded(t *testing.T) {
@@ -183,12 +179,12 @@ func TestDeepNestingIsBounded(t *testing.T) {
 	f.mkdir(deep)
 	f.put(deep+"/bottom.txt", "bottom")
 	err := f.ws.Copy(alice, "Local/alice/deep", "Local/alice/deep2")
-	wantCode(t, err, apierror.BadRequest, http.StatusBadRequest)
+	wantCode(t, err, ErrInvalid)
 	if f.exists("Local/alice/deep2") {
 		t.Fatal("a failed copy left its target")
 	}
 	noTemps(t, f.host("Local/alice"))
-	wantCode(t, f.ws.Zip(alice, "Local/alice/deep", io.Discard), apierror.BadRequest, http.StatusBadRequest)
+	wantCode(t, f.ws.Zip(alice, "Local/alice/deep", io.Discard), ErrInvalid)
 	if _, err := f.ws.Usage("alice"); err != nil {
 		t.Fatalf("usage of a deeply nested home: %v", err)
 	}

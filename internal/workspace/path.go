@@ -5,7 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 const (
@@ -83,16 +83,16 @@ func nameProblem(name string) string {
 	return ""
 }
 
-func badPath(p, format string, args ...any) *apierror.Error {
+func badPath(p, format string, args ...any) *fault.Error {
 	// %q keeps control characters and invalid bytes from reaching the page raw.
-	return apierror.New(apierror.BadRequest, "The path %q is not valid: "+format+".", append([]any{p}, args...)...)
+	return fault.New(ErrInvalid, "The path %q is not valid: "+format+".", append([]any{p}, args...)...)
 }
 
 // JoinName joins a folder path and one new name (e.g. an uploaded file's
 // name), refusing a name that would be a path of its own.
 func JoinName(dir, name string) (string, error) {
 	if why := nameProblem(name); why != "" {
-		return "", apierror.New(apierror.BadRequest, "The name %q is not valid: %s.", name, why)
+		return "", fault.New(ErrInvalid, "The name %q is not valid: %s.", name, why)
 	}
 	if dir == "" {
 		return name, nil

@@ -1,10 +1,9 @@
 package workspace
 
 import (
+	"errors"
 	"strings"
 	"testing"
-
-	"github.com/pythonide/pythonide/internal/apierror"
 )
 
 func TestParsePath(t *testing.T) {
@@ -69,11 +68,11 @@ func TestParsePath(t *testing.T) {
 			if err == nil {
 				t.Fatalf("parsePath(%q) accepted, want bad_request", tt.path)
 			}
-			if !apierror.Is(err, apierror.BadRequest) {
+			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("parsePath(%q) = %v, want bad_request", tt.path, err)
 			}
-			if strings.ContainsAny(apierror.From(err).Message, "\x00\n") {
-				t.Fatalf("message carries raw control characters: %q", apierror.From(err).Message)
+			if strings.ContainsAny(message(err), "\x00\n") {
+				t.Fatalf("message carries raw control characters: %q", message(err))
 			}
 		})
 	}
@@ -109,7 +108,7 @@ func TestJoinName(t *testing.T) {
 		t.Fatalf("JoinName = %q, %v", p, err)
 	}
 	for _, bad := range []string{"../x", "a/b", "", "..", `a\b`} {
-		if _, err := JoinName("Local/alice", bad); !apierror.Is(err, apierror.BadRequest) {
+		if _, err := JoinName("Local/alice", bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("JoinName(%q) = %v, want bad_request", bad, err)
 		}
 	}

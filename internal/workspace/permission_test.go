@@ -2,12 +2,10 @@ package workspace
 
 import (
 	"bytes"
-	"net/http"
+	"errors"
 	"os"
 	"syscall"
 	"testing"
-
-	"github.com/pythonide/pythonide/internal/apierror"
 )
 
 // op is one workspace operation performed by alice on a path she must not
@@ -95,13 +93,12 @@ func TestStudentCannotReachAnotherHome(t *testing.T) {
 				if err == nil {
 					t.Fatalf("alice %s %q succeeded", o.name, s.path)
 				}
-				code := apierror.From(err).Code
 				switch {
 				case o.name == "distribute":
-					wantCode(t, err, apierror.Forbidden, http.StatusForbidden)
+					wantCode(t, err, ErrDenied)
 				case s.exact404:
-					wantCode(t, err, apierror.NotFound, http.StatusNotFound)
-				case code != apierror.NotFound && code != apierror.BadRequest && code != apierror.Forbidden:
+					wantCode(t, err, ErrNotFound)
+				case !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrDenied):
 					t.Fatalf("alice %s %q = %v, want not_found, bad_request or forbidden", o.name, s.path, err)
 				}
 				if after := treeSnapshot(t, bobHome); after != before {
@@ -124,9 +121,8 @@ func TestMissingAndExistingHomesLookAlike(t *testing.T) {
 	f := newFixture(t, Options{})
 	_, e1 := f.ws.Stat(alice, "Local/bob/secret.py")
 	_, e2 := f.ws.Stat(alice, "Local/nobody/secret.py")
-	m1 := apierror.From(e1).Message
-	m2 := apierror.From(e2).Message
-	if len(m1)-len("bob") != len(m2)-len("nobody") || apierror.From(e1).Code != apierror.From(e2).Code {
+	m1, m2 := message(e1), message(e2)
+	if len(m1)-len("bob") != len(m2)-len("nobody") || !errors.Is(e1, ErrNotFound) || !errors.Is(e2, ErrNotFound) {
 		t.Fatalf("messages differ in shape: %q vs %q", m1, m2)
 	}
 }
@@ -158,7 +154,7 @@ func TestStudentCourseFoldersReadOnly(t *testing.T) {
 	before := treeSnapshot(t, f.dir)
 	for _, tt := range forbidden {
 		t.Run(tt.name, func(t *testing.T) {
-			wantCode(t, tt.do(), apierror.Forbidden, http.StatusForbidden)
+			wantCode(t, tt.do(), ErrDenied)
 		})
 	}
 	if after := treeSnapshot(t, f.dir); after != before {
@@ -275,15 +271,15 @@ func TestProfessorMayDoEverything(t *testing.T) {
 		t.Fatalf("delete folder: %v", err)
 	}
 	for _, p := range []string{"", "Local", "Local/bob"} {
-		wantCode(t, f.ws.Delete(prof, p), apierror.Forbidden, http.StatusForbidden)
+		wantCode(t, f.ws.Delete(prof, p), ErrDenied)
 	}
-	wantCode(t, f.ws.Move(prof, "Local/bob", "Local/robert"), apierror.Forbidden, http.StatusForbidden)
-	wantCode(t, f.ws.Mkdir(prof, "Local/newkid"), apierror.Forbidden, http.StatusForbidden)
-	wantCode(t, f.ws.Mkdir(prof, "Local/bob"), apierror.Conflict, http.StatusConflict)
+	wantCode(t, f.ws.Move(prof, "Local/bob", "Local/robert"), ErrDenied)
+	wantCode(t, f.ws.Mkdir(prof, "Local/newkid"), ErrDenied)
+	wantCode(t, f.ws.Mkdir(prof, "Local/bob"), ErrExists)
 	_, err := f.write(prof, "top.py", "x", "")
-	wantCode(t, err, apierror.BadRequest, http.StatusBadRequest)
+	wantCode(t, err, ErrInvalid)
 	_, err = f.write(prof, "Local/x.py", "x", "")
-	wantCode(t, err, apierror.Forbidden, http.StatusForbidden)
+	wantCode(t, err, ErrDenied)
 }
 
 func TestRunnable(t *testing.T) {

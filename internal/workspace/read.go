@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // Entry is one file or folder as an actor sees it.
@@ -81,7 +81,7 @@ func (w *Workspace) List(a Actor, p string) ([]Entry, error) {
 		if fi, err := dir.Stat(); err != nil {
 			return nil, mapErr(err, l.path)
 		} else if !fi.IsDir() {
-			return nil, apierror.New(apierror.BadRequest, "%q is a file, not a folder.", l.path)
+			return nil, fault.New(ErrInvalid, "%q is a file, not a folder.", l.path)
 		}
 		infos, err := dir.Readdir(-1)
 		if err != nil {
@@ -177,7 +177,7 @@ func (w *Workspace) Read(a Actor, p string) (io.ReadSeekCloser, FileInfo, error)
 		return nil, FileInfo{}, err
 	}
 	if l.kind == kindRoot || l.kind == kindLocal || l.atScopeRoot() {
-		return nil, FileInfo{}, apierror.New(apierror.BadRequest, "%q is a folder, not a file.", p)
+		return nil, FileInfo{}, fault.New(ErrInvalid, "%q is a folder, not a file.", p)
 	}
 	root, err := w.openScope(l)
 	if err != nil {

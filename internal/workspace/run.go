@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // Runnable is where a program the actor may read lives on the host, for the
@@ -25,10 +25,10 @@ func (w *Workspace) Runnable(a Actor, p string) (Runnable, error) {
 		return Runnable{}, err
 	}
 	if l.kind != kindHome && l.kind != kindCourse || l.atScopeRoot() {
-		return Runnable{}, apierror.New(apierror.BadRequest, "%q is a folder, not a Python file.", p)
+		return Runnable{}, fault.New(ErrInvalid, "%q is a folder, not a Python file.", p)
 	}
 	if !strings.HasSuffix(l.base(), ".py") {
-		return Runnable{}, apierror.New(apierror.BadRequest, "Only Python files (ending in .py) can be run.")
+		return Runnable{}, fault.New(ErrInvalid, "Only Python files (ending in .py) can be run.")
 	}
 	root, err := w.openScope(l)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // openScope opens the folder l is confined to: the home or the course folder.
@@ -18,7 +18,7 @@ func (w *Workspace) openScope(l loc) (*os.Root, error) {
 		parent, name, p = w.local, l.owner, localDir+"/"+l.owner
 	case kindCourse:
 	default:
-		return nil, apierror.New(apierror.BadRequest, "%q is not inside a home or course folder.", l.path)
+		return nil, fault.New(ErrInvalid, "%q is not inside a home or course folder.", l.path)
 	}
 	r, err := openDirChecked(parent, name)
 	if errors.Is(err, errNotRealDir) {
@@ -99,36 +99,36 @@ func readDirInfos(r *os.Root, dir string) ([]fs.FileInfo, error) {
 }
 
 // mapErr turns a filesystem error about workspace path p into an error for a
-// person. Errors that are already *apierror.Error pass through.
+// person. Refusals (fault.Error) pass through.
 func mapErr(err error, p string) error {
 	if err == nil {
 		return nil
 	}
-	var ae *apierror.Error
-	if errors.As(err, &ae) {
-		return ae
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return fe
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
-		return apierror.Wrap(err, apierror.NotFound, "%q does not exist.", p)
+		return fault.Wrap(err, ErrNotFound, "%q does not exist.", p)
 	case errors.Is(err, fs.ErrExist):
-		return apierror.Wrap(err, apierror.Conflict, "%q already exists.", p)
+		return fault.Wrap(err, ErrExists, "%q already exists.", p)
 	case errors.Is(err, syscall.EISDIR):
-		return apierror.Wrap(err, apierror.BadRequest, "%q is a folder, not a file.", p)
+		return fault.Wrap(err, ErrInvalid, "%q is a folder, not a file.", p)
 	case errors.Is(err, errNotRegular):
-		return apierror.Wrap(err, apierror.BadRequest, "%q is not an ordinary file, so it cannot be opened here.", p)
+		return fault.Wrap(err, ErrInvalid, "%q is not an ordinary file, so it cannot be opened here.", p)
 	case errors.Is(err, errNotRealDir), isEscape(err), errors.Is(err, syscall.ELOOP):
-		return apierror.Wrap(err, apierror.Forbidden, "%q goes through a link that points outside its folder, so it cannot be used.", p)
+		return fault.Wrap(err, ErrDenied, "%q goes through a link that points outside its folder, so it cannot be used.", p)
 	case errors.Is(err, syscall.ENAMETOOLONG):
-		return apierror.Wrap(err, apierror.BadRequest, "The path %q is too long.", p)
+		return fault.Wrap(err, ErrInvalid, "The path %q is too long.", p)
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return apierror.Wrap(err, apierror.LimitReached, "The server's disk is full. Please tell your teacher.").WithStatus(507)
+		return fault.Wrap(err, ErrDiskFull, "The server's disk is full. Please tell your teacher.")
 	case errors.Is(err, syscall.EROFS):
 		// The data volume was remounted read-only (a failing disk, a full
 		// EFS burst...): nothing can be saved until an operator acts.
-		return apierror.Wrap(err, apierror.Unavailable, "The server cannot save files right now (its disk is read-only). Please tell your teacher.")
+		return fault.Wrap(err, ErrReadOnly, "The server cannot save files right now (its disk is read-only). Please tell your teacher.")
 	}
-	return apierror.Wrap(err, apierror.Internal, "Something went wrong with %q on the server. Please try again.", p)
+	return fault.Wrap(err, ErrFailed, "Something went wrong with %q on the server. Please try again.", p)
 }
 
 // isEscape recognizes os.Root's refusal to leave its folder; the error value

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // errTooBig is returned by stageFile when the reader has more than the limit.
@@ -63,7 +63,7 @@ func stageFile(root *os.Root, dir string, r io.Reader, limit int64, own owner) (
 	src := &errReader{r: io.LimitReader(r, limit+1)}
 	n, err := copyData(io.MultiWriter(f, h), src)
 	if src.err != nil {
-		return nil, apierror.Wrap(src.err, apierror.BadRequest, "The file did not arrive completely, so nothing was saved. Please try again.")
+		return nil, fault.Wrap(src.err, ErrInvalid, "The file did not arrive completely, so nothing was saved. Please try again.")
 	}
 	if err != nil {
 		return nil, err

@@ -3,14 +3,13 @@ package workspace
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/pythonide/pythonide/internal/apierror"
 )
 
 // plantLinks makes the links a student's program could plant in alice's
@@ -56,7 +55,7 @@ func TestPlantedLinksAreNeverFollowedOut(t *testing.T) {
 					t.Fatalf("read %q succeeded: %q", q, c)
 				}
 				leak(t, c)
-				if code := apierror.From(err).Code; code != apierror.Forbidden && code != apierror.NotFound && code != apierror.BadRequest {
+				if !errors.Is(err, ErrDenied) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalid) {
 					t.Fatalf("read %q = %v", q, err)
 				}
 				if es, err := f.ws.List(alice, q); err == nil {
@@ -213,7 +212,7 @@ func TestFIFODoesNotHang(t *testing.T) {
 		t.Skipf("cannot make a FIFO here: %v", err)
 	}
 	_, _, err := f.read(alice, "Local/alice/pipe")
-	wantCode(t, err, apierror.BadRequest, 400)
+	wantCode(t, err, ErrInvalid)
 	es, _ := f.ws.List(alice, "Local/alice")
 	for _, e := range es {
 		if e.Name == "pipe" {

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // maxDepth bounds every walk: it keeps a folder nested absurdly deep by a
@@ -41,7 +41,7 @@ type HomeUsage struct {
 func (w *Workspace) Measure(username string) (HomeUsage, error) {
 	l, err := classify(localDir + "/" + username)
 	if err != nil || l.kind != kindHome {
-		return HomeUsage{}, apierror.New(apierror.BadRequest, "The username %q is not valid.", username)
+		return HomeUsage{}, fault.New(ErrInvalid, "The username %q is not valid.", username)
 	}
 	root, err := w.openScope(l)
 	if err != nil {
@@ -123,9 +123,9 @@ func (w *Workspace) checkQuota(a Actor, username string, home *os.Root, grow int
 	if a.Username != username {
 		whose = fmt.Sprintf("the folder of %s", username)
 	}
-	return apierror.New(apierror.LimitReached,
+	return fault.New(ErrQuota,
 		"This would go over the %s storage limit of %s (%s used now). Delete some files and try again.",
-		mb(w.opts.QuotaBytes), whose, mb(used)).WithStatus(507)
+		mb(w.opts.QuotaBytes), whose, mb(used))
 }
 
 // mb writes a byte count in megabytes for people.

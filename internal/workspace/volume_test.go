@@ -3,6 +3,7 @@ package workspace
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/pythonide/pythonide/internal/apierror"
 )
 
 // A data volume that is full or turned read-only gives each save a plain
@@ -19,18 +18,17 @@ import (
 func TestVolumeErrorsAreExplained(t *testing.T) {
 	cases := []struct {
 		errno   syscall.Errno
-		code    apierror.Code
-		status  int
+		kind    error
 		message string
 	}{
-		{syscall.ENOSPC, apierror.LimitReached, 507, "disk is full"},
-		{syscall.EDQUOT, apierror.LimitReached, 507, "disk is full"},
-		{syscall.EROFS, apierror.Unavailable, 503, "read-only"},
+		{syscall.ENOSPC, ErrDiskFull, "disk is full"},
+		{syscall.EDQUOT, ErrDiskFull, "disk is full"},
+		{syscall.EROFS, ErrReadOnly, "read-only"},
 	}
 	for _, tc := range cases {
-		e := apierror.From(mapErr(&fs.PathError{Op: "write", Path: "/data/ide/Local/alice/.x", Err: tc.errno}, "Local/alice/x.py"))
-		if e.Code != tc.code || e.HTTPStatus() != tc.status || !strings.Contains(e.Message, tc.message) || strings.Contains(e.Message, "/data") {
-			t.Errorf("%v: %s %d %q", tc.errno, e.Code, e.HTTPStatus(), e.Message)
+		err := mapErr(&fs.PathError{Op: "write", Path: "/data/ide/Local/alice/.x", Err: tc.errno}, "Local/alice/x.py")
+		if msg := message(err); !errors.Is(err, tc.kind) || !strings.Contains(msg, tc.message) || strings.Contains(msg, "/data") {
+			t.Errorf("%v: %v %q", tc.errno, err, msg)
 		}
 	}
 }
@@ -65,7 +63,7 @@ func TestVolumeFullThenReadOnly(t *testing.T) {
 	}
 	// 2 MB into a 1 MB volume.
 	_, err = ws.Write(alice, "Local/alice/big.bin", bytes.NewReader(make([]byte, 2<<20)), "")
-	if e := apierror.From(err); e.HTTPStatus() != 507 || !strings.Contains(e.Message, "disk is full") {
+	if !errors.Is(err, ErrDiskFull) || !strings.Contains(message(err), "disk is full") {
 		t.Fatalf("save on a full volume: %v", err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "ide", "Local", "alice", "small.py")); string(got) != "print(1)\n" {
@@ -87,7 +85,7 @@ func TestVolumeFullThenReadOnly(t *testing.T) {
 		"delete": ws.Delete(alice, "Local/alice/small.py"),
 		"copy":   ws.Copy(alice, "Local/alice/small.py", "Local/alice/c.py"),
 	} {
-		if e := apierror.From(err); e.HTTPStatus() != 503 || !strings.Contains(e.Message, "read-only") {
+		if !errors.Is(err, ErrReadOnly) || !strings.Contains(message(err), "read-only") {
 			t.Errorf("%s on a read-only volume: %v", what, err)
 		}
 	}

@@ -22,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // Options are the limits and ownership rules. Zero values take the defaults.
@@ -157,7 +157,7 @@ func (w *Workspace) Homes() ([]string, error) {
 func topFolders(r *os.Root) ([]string, error) {
 	infos, err := readDirInfos(r, ".")
 	if err != nil {
-		return nil, apierror.From(err)
+		return nil, fault.Wrap(err, ErrFailed, "Something went wrong on the server. Please try again.")
 	}
 	var out []string
 	for _, fi := range infos {
@@ -181,7 +181,7 @@ print("Hello, " + name + "! Happy coding.")
 // home does not exist yet. An existing home is left exactly as it is.
 func (w *Workspace) EnsureHome(username string) error {
 	if !validName(username) {
-		return apierror.New(apierror.BadRequest, "The username %q cannot be used as a folder name.", username)
+		return fault.New(ErrInvalid, "The username %q cannot be used as a folder name.", username)
 	}
 	err := w.local.Mkdir(username, dirPerm)
 	if errors.Is(err, fs.ErrExist) {
@@ -190,7 +190,7 @@ func (w *Workspace) EnsureHome(username string) error {
 			return mapErr(err, localDir+"/"+username)
 		}
 		if !fi.IsDir() {
-			return apierror.New(apierror.Conflict, "Local/%s exists but is not a folder; ask the administrator to fix it.", username)
+			return fault.New(ErrExists, "Local/%s exists but is not a folder; ask the administrator to fix it.", username)
 		}
 		// A student's program may chmod its own home (it owns it): without
 		// rwx for the owner no later run could even start in it, so the

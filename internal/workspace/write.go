@@ -4,12 +4,11 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path"
 	"strings"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // Write saves r as the file p, atomically: the content goes to a hidden temp
@@ -44,7 +43,7 @@ func (w *Workspace) Write(a Actor, p string, r io.Reader, ifMatch string) (FileI
 	// block the folder's other saves. The visible file is untouched meanwhile.
 	st, err := stageFile(root, dir, r, w.opts.MaxFileBytes, w.ownerFor(l))
 	if errors.Is(err, errTooBig) {
-		return FileInfo{}, apierror.New(apierror.TooLarge, "The file is too large: the limit is %s per file.", mb(w.opts.MaxFileBytes))
+		return FileInfo{}, fault.New(ErrTooLarge, "The file is too large: the limit is %s per file.", mb(w.opts.MaxFileBytes))
 	}
 	if err != nil {
 		return FileInfo{}, mapErr(err, p)
@@ -60,7 +59,7 @@ func (w *Workspace) Write(a Actor, p string, r io.Reader, ifMatch string) (FileI
 		return FileInfo{}, mapErr(err, p)
 	}
 	if exists && old.IsDir() {
-		return FileInfo{}, apierror.New(apierror.Conflict, "%q is a folder; a file cannot replace it.", p)
+		return FileInfo{}, fault.New(ErrExists, "%q is a folder; a file cannot replace it.", p)
 	}
 	if ifMatch != "" {
 		if err := checkIfMatch(root, l.rel, old, exists, ifMatch, p); err != nil {
@@ -90,19 +89,18 @@ func (w *Workspace) Write(a Actor, p string, r io.Reader, ifMatch string) (FileI
 func fileTargetOK(l loc) error {
 	switch {
 	case l.kind == kindRoot || l.kind == kindLocal:
-		return apierror.New(apierror.Conflict, "%q is a folder; a file cannot replace it.", l.path)
+		return fault.New(ErrExists, "%q is a folder; a file cannot replace it.", l.path)
 	case l.kind == kindHome && l.atScopeRoot():
-		return apierror.New(apierror.Forbidden, "Only students' folders can be directly inside Local; put files inside one of them.")
+		return fault.New(ErrDenied, "Only students' folders can be directly inside Local; put files inside one of them.")
 	case l.atScopeRoot():
-		return apierror.New(apierror.BadRequest, "Files cannot be placed at the top level; put %q inside a folder.", l.path)
+		return fault.New(ErrInvalid, "Files cannot be placed at the top level; put %q inside a folder.", l.path)
 	}
 	return nil
 }
 
 // checkIfMatch compares the current file with an If-Match value.
 func checkIfMatch(root *os.Root, rel string, old fs.FileInfo, exists bool, ifMatch, p string) error {
-	stale := apierror.New(apierror.Conflict, "%q was changed somewhere else since you opened it. Reload it (copy your changes first) and save again.", p).
-		WithStatus(http.StatusPreconditionFailed)
+	stale := fault.New(ErrStale, "%q was changed somewhere else since you opened it. Reload it (copy your changes first) and save again.", p)
 	if !exists || !old.Mode().IsRegular() {
 		return stale
 	}
@@ -135,12 +133,12 @@ func mustBeDir(root *os.Root, dir, p string) error {
 	fi, err := root.Stat(dir)
 	if err != nil {
 		if isGone(err) {
-			return apierror.Wrap(err, apierror.NotFound, "The folder %q does not exist.", p)
+			return fault.Wrap(err, ErrNotFound, "The folder %q does not exist.", p)
 		}
 		return mapErr(err, p)
 	}
 	if !fi.IsDir() {
-		return apierror.New(apierror.NotFound, "The folder %q does not exist (it is a file).", p)
+		return fault.New(ErrNotFound, "The folder %q does not exist (it is a file).", p)
 	}
 	return nil
 }

@@ -3,14 +3,11 @@ package workspace
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/pythonide/pythonide/internal/apierror"
 )
 
 // failingReader gives n bytes, then fails like a dropped connection.
@@ -46,7 +43,7 @@ func TestWriteIsAtomic(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.put("Local/alice/hw1.py", "old content\n")
 	_, err := f.ws.Write(alice, "Local/alice/hw1.py", &failingReader{n: 100_000}, "")
-	wantCode(t, err, apierror.BadRequest, http.StatusBadRequest)
+	wantCode(t, err, ErrInvalid)
 	if c, _ := f.content("Local/alice/hw1.py"); c != "old content\n" {
 		t.Fatalf("content after a failed write = %.40q", c)
 	}
@@ -78,14 +75,14 @@ func TestWriteResult(t *testing.T) {
 		t.Fatalf("read back %q etag %s (write gave %s), %v", c, rfi.ETag, fi.ETag, err)
 	}
 	_, err = f.write(alice, "Local/alice/missing/hw1.py", "x", "")
-	wantCode(t, err, apierror.NotFound, http.StatusNotFound)
+	wantCode(t, err, ErrNotFound)
 	_, err = f.write(alice, "Local/alice", "x", "")
-	wantCode(t, err, apierror.Forbidden, http.StatusForbidden)
+	wantCode(t, err, ErrDenied)
 	f.mkdir("Local/alice/dir")
 	_, err = f.write(alice, "Local/alice/dir", "x", "")
-	wantCode(t, err, apierror.Conflict, http.StatusConflict)
+	wantCode(t, err, ErrExists)
 	_, _, err = f.read(alice, "Local/alice/dir")
-	wantCode(t, err, apierror.BadRequest, http.StatusBadRequest)
+	wantCode(t, err, ErrInvalid)
 }
 
 func TestIfMatch(t *testing.T) {
@@ -124,7 +121,7 @@ func TestIfMatch(t *testing.T) {
 				}
 				return
 			}
-			wantCode(t, err, apierror.Conflict, http.StatusPreconditionFailed)
+			wantCode(t, err, ErrStale)
 			if f.exists("Local/alice/none.py") {
 				t.Fatal("a refused save created the file")
 			}
@@ -158,7 +155,7 @@ func TestConcurrentConditionalWritesOneWins(t *testing.T) {
 			wins++
 			continue
 		}
-		wantCode(t, err, apierror.Conflict, http.StatusPreconditionFailed)
+		wantCode(t, err, ErrStale)
 	}
 	if wins != 1 {
 		t.Fatalf("%d saves won, want exactly 1", wins)
@@ -176,9 +173,9 @@ func TestSizeAndQuota(t *testing.T) {
 	big := strings.Repeat("x", 400*kib)
 
 	_, err := f.write(alice, "Local/alice/huge.bin", strings.Repeat("x", 512*kib+1), "")
-	wantCode(t, err, apierror.TooLarge, http.StatusRequestEntityTooLarge)
-	if !strings.Contains(apierror.From(err).Message, "512 KB") && !strings.Contains(apierror.From(err).Message, "0.5 MB") {
-		t.Errorf("size message does not name the limit: %q", apierror.From(err).Message)
+	wantCode(t, err, ErrTooLarge)
+	if !strings.Contains(message(err), "512 KB") && !strings.Contains(message(err), "0.5 MB") {
+		t.Errorf("size message does not name the limit: %q", message(err))
 	}
 	if f.exists("Local/alice/huge.bin") {
 		t.Fatal("too-large file created")
@@ -200,8 +197,8 @@ func TestSizeAndQuota(t *testing.T) {
 		t.Fatalf("rewrite at the same size refused: %v", err)
 	}
 	_, err = f.write(alice, "Local/alice/c.bin", big, "")
-	wantCode(t, err, apierror.LimitReached, http.StatusInsufficientStorage)
-	if msg := apierror.From(err).Message; !strings.Contains(msg, "1 MB") || !strings.Contains(msg, "your folder") {
+	wantCode(t, err, ErrQuota)
+	if msg := message(err); !strings.Contains(msg, "1 MB") || !strings.Contains(msg, "your folder") {
 		t.Errorf("quota message = %q", msg)
 	}
 	if f.exists("Local/alice/c.bin") {
@@ -211,12 +208,12 @@ func TestSizeAndQuota(t *testing.T) {
 
 	// The professor's writes and copies into a home count against it too.
 	_, err = f.write(prof, "Local/alice/c.bin", big, "")
-	wantCode(t, err, apierror.LimitReached, http.StatusInsufficientStorage)
-	if !strings.Contains(apierror.From(err).Message, "alice") {
-		t.Errorf("professor's quota message does not name the student: %q", apierror.From(err).Message)
+	wantCode(t, err, ErrQuota)
+	if !strings.Contains(message(err), "alice") {
+		t.Errorf("professor's quota message does not name the student: %q", message(err))
 	}
 	err = f.ws.Copy(alice, "Local/alice/a.bin", "Local/alice/a2.bin")
-	wantCode(t, err, apierror.LimitReached, http.StatusInsufficientStorage)
+	wantCode(t, err, ErrQuota)
 	if f.exists("Local/alice/a2.bin") {
 		t.Fatal("over-quota copy created")
 	}
@@ -240,7 +237,7 @@ func TestQuotaSeesChangesFromOutside(t *testing.T) {
 	// The student's program fills the home directly.
 	f.put("Local/alice/made-by-program.bin", strings.Repeat("x", 1<<20))
 	_, err := f.write(alice, "Local/alice/a.py", "xy", "")
-	wantCode(t, err, apierror.LimitReached, http.StatusInsufficientStorage)
+	wantCode(t, err, ErrQuota)
 }
 
 func TestStaleTempsAreHiddenAndCleaned(t *testing.T) {
@@ -292,7 +289,7 @@ func TestEnsureHome(t *testing.T) {
 		t.Fatal("welcome.py recreated in an existing home")
 	}
 	for _, bad := range []string{"", "..", "a/b", "Local/x", "x\x00"} {
-		wantCode(t, f.ws.EnsureHome(bad), apierror.BadRequest, http.StatusBadRequest)
+		wantCode(t, f.ws.EnsureHome(bad), ErrInvalid)
 	}
 	if f.ws.HomePath("alice") != f.host("Local/alice") || f.ws.HomePath("../x") != "" {
 		t.Fatalf("HomePath = %q", f.ws.HomePath("alice"))

@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // Zip streams a folder to dst as a zip archive whose entries sit under the
@@ -27,7 +27,7 @@ func (w *Workspace) Zip(a Actor, p string, dst io.Writer) error {
 		return mapErr(err, p)
 	}
 	if !fi.IsDir() {
-		return apierror.New(apierror.BadRequest, "%q is not a folder; download it as a file.", p)
+		return fault.New(ErrInvalid, "%q is not a folder; download it as a file.", p)
 	}
 	sub, err := openDirChecked(r, name)
 	if err != nil {

@@ -1,22 +1,26 @@
-package monitor
+// Package degrade is graceful degradation at the door of every new run: the
+// gate that refuses new programs while the server's memory is over its line
+// and queues them while its CPU is, fed by the monitor's readings. It is the
+// same lines as the CPU and memory alarms.
+package degrade
 
 import (
 	"errors"
 	"sync"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
 // The causes inside a Gate refusal, so metrics can tell them apart with
 // errors.Is.
 var (
-	ErrShedMemory = errors.New("monitor: memory over the degradation line")
-	ErrShedCPU    = errors.New("monitor: CPU over the degradation line")
+	ErrShedMemory = errors.New("degrade: memory over the degradation line")
+	ErrShedCPU    = errors.New("degrade: CPU over the degradation line")
 )
 
-// GateOptions are the degradation lines and the CPU queue's shape.
-type GateOptions struct {
+// Options are the degradation lines and the CPU queue's shape.
+type Options struct {
 	MemoryPercent float64       // at or over this, new runs are refused; default 85; negative: never
 	CPUPercent    float64       // at or over this, new runs wait in the queue; default 80; negative: never
 	Wait          time.Duration // longest wait in the CPU queue before a refusal; default 5 s
@@ -30,7 +34,8 @@ type GateOptions struct {
 	Now        func() time.Time
 }
 
-func (o *GateOptions) defaults() {
+// Defaults fills the zero fields with the defaults.
+func (o *Options) Defaults() {
 	if o.MemoryPercent == 0 {
 		o.MemoryPercent = 85
 	}
@@ -59,13 +64,14 @@ func (o *GateOptions) defaults() {
 // them would lose students' work, and the kernel's per-program limits still
 // hold). Over the CPU line a run waits in a first-come-first-served queue
 // and is let through, one at a time, once the CPU is back under the line;
-// after Wait it is refused. Refusals are apierror "unavailable" with a plain
+// after Wait it is refused. Refusals are fault.Errors of kind ErrShedMemory
+// or ErrShedCPU (the API says "unavailable") with a plain
 // message.
 type Gate struct {
-	opts GateOptions
+	opts Options
 
 	mu          sync.Mutex
-	usage       Usage
+	usage       Reading
 	queue       []*waiter
 	dispatching bool
 	wake        chan struct{} // a new reading arrived
@@ -78,8 +84,8 @@ type waiter struct {
 	released bool
 }
 
-// GateState is what /health and the metrics show of the gate.
-type GateState struct {
+// State is what /health and the metrics show of the gate.
+type State struct {
 	Shedding      string  `json:"shedding"` // "none", "memory" (refusing) or "cpu" (queueing)
 	Waiting       int     `json:"waiting"`
 	MemoryLine    float64 `json:"memory_line_percent"`
@@ -90,14 +96,23 @@ type GateState struct {
 	WaitedThenRan int64   `json:"waited_then_ran"`
 }
 
-// NewGate makes a gate that lets everything through until its first reading.
-func NewGate(o GateOptions) *Gate {
-	o.defaults()
+// Reading is what the gate needs of a resource reading.
+type Reading struct {
+	At            time.Time
+	MemoryPercent float64
+	MemoryLimit   int64 // 0: unknown, so never over the line
+	CPUPercent    float64
+	CPUKnown      bool // false until two CPU readings exist
+}
+
+// New makes a gate that lets everything through until its first reading.
+func New(o Options) *Gate {
+	o.Defaults()
 	return &Gate{opts: o, wake: make(chan struct{}, 1), refused: map[error]int64{}}
 }
 
 // Update gives the gate a new reading.
-func (g *Gate) Update(u Usage) {
+func (g *Gate) Update(u Reading) {
 	g.mu.Lock()
 	g.usage = u
 	g.mu.Unlock()
@@ -120,10 +135,10 @@ func (g *Gate) over() (memory, cpu bool) {
 func (g *Gate) refuse(cause error) error {
 	g.refused[cause]++
 	if cause == ErrShedMemory {
-		return apierror.Wrap(cause, apierror.Unavailable,
+		return fault.New(cause,
 			"The server is short of memory right now, so new programs cannot start. Programs already running go on. Please try again in a minute.")
 	}
-	return apierror.Wrap(cause, apierror.Unavailable,
+	return fault.New(cause,
 		"The server is very busy right now, so your program could not start. Please try again in a minute.")
 }
 
@@ -210,10 +225,10 @@ func (g *Gate) dispatch() {
 }
 
 // State is the gate's current state.
-func (g *Gate) State() GateState {
+func (g *Gate) State() State {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := GateState{
+	s := State{
 		Shedding: "none", Waiting: len(g.queue), MemoryLine: g.opts.MemoryPercent, CPULine: g.opts.CPUPercent,
 		QueueWaitSecs: g.opts.Wait.Seconds(), RefusedMemory: g.refused[ErrShedMemory], RefusedCPU: g.refused[ErrShedCPU],
 		WaitedThenRan: g.waited,

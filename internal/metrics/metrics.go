@@ -1,10 +1,17 @@
-package monitor
+// Package metrics exports the server's figures and events as Prometheus
+// metrics on a registry the caller owns: the monitor's gauges read at each
+// scrape, and counters and histograms of HTTP requests, program starts,
+// ends, refusals and cleanup sweeps.
+package metrics
 
 import (
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/pythonide/pythonide/internal/degrade"
+	"github.com/pythonide/pythonide/internal/monitor"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,8 +28,8 @@ var refusalLabels = []struct {
 	{registry.ErrUsersLimit, "users"},
 	{registry.ErrTotalLimit, "total"},
 	{registry.ErrMemoryLimit, "memory"},
-	{ErrShedMemory, "degraded_memory"},
-	{ErrShedCPU, "degraded_cpu"},
+	{degrade.ErrShedMemory, "degraded_memory"},
+	{degrade.ErrShedCPU, "degraded_cpu"},
 }
 
 // Metrics exports the monitor's figures and the server's events as
@@ -34,7 +41,7 @@ var refusalLabels = []struct {
 // It is the runner's Observer, the web layer's request observer and the
 // cleanup service's sweep observer.
 type Metrics struct {
-	mon *Monitor
+	mon *monitor.Monitor
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
@@ -46,9 +53,9 @@ type Metrics struct {
 	reaps        *prometheus.CounterVec
 }
 
-// NewMetrics registers the collectors on reg: the monitor's gauges, the
-// event counters, and Go runtime and process collectors.
-func NewMetrics(reg *prometheus.Registry, mon *Monitor) (*Metrics, error) {
+// New registers the collectors on reg: the monitor's gauges, the event
+// counters, and Go runtime and process collectors.
+func New(reg *prometheus.Registry, mon *monitor.Monitor) (*Metrics, error) {
 	x := &Metrics{
 		mon: mon,
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -78,7 +85,7 @@ func NewMetrics(reg *prometheus.Registry, mon *Monitor) (*Metrics, error) {
 			Name: "pythonide_cleanup_reaps_total", Help: "Processes the cleanup service stopped, by reason.",
 		}, []string{"reason"}),
 	}
-	for _, k := range kinds {
+	for _, k := range registry.Kinds() {
 		x.starts.WithLabelValues(string(k))
 		x.startLatency.WithLabelValues(string(k))
 		for _, r := range registry.Reasons() {

@@ -1,4 +1,4 @@
-package monitor
+package alarms
 
 import (
 	"bufio"
@@ -9,6 +9,9 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/pythonide/pythonide/internal/monitor"
+	"github.com/pythonide/pythonide/internal/registry"
 )
 
 // CloudWatch units used by the records.
@@ -32,13 +35,13 @@ type EMFOptions struct {
 // metrics with no SDK and no credentials in the server.
 type EMF struct {
 	w    io.Writer
-	mon  *Monitor
+	mon  *monitor.Monitor
 	opts EMFOptions
 	mu   sync.Mutex
 }
 
 // NewEMF writes mon's figures to w.
-func NewEMF(w io.Writer, mon *Monitor, o EMFOptions) *EMF {
+func NewEMF(w io.Writer, mon *monitor.Monitor, o EMFOptions) *EMF {
 	if o.Namespace == "" {
 		o.Namespace = "PythonIDE/Custom"
 	}
@@ -90,8 +93,8 @@ func record(at time.Time, ns string, dims map[string]string, metrics []emfMetric
 // Records are the EMF objects for s: the service's headline figures, one
 // per process kind (memory and count), and one per user with programs
 // (processes per user, the seed's; at most the active-user limit of them).
-func Records(s Snapshot, namespace, service string) []map[string]any {
-	vals := s.Values()
+func Records(s monitor.Snapshot, namespace, service string) []map[string]any {
+	vals := Values(s)
 	main := record(s.At, namespace, map[string]string{"Service": service}, []emfMetric{
 		{MetricActiveUsers, UnitCount}, {MetricTotalProcesses, UnitCount}, {MetricMaxProcsPerUser, UnitCount},
 		{MetricProcessMemoryMB, UnitMegabytes}, {MetricDatabaseHealthy, UnitNone}, {MetricEFSMounted, UnitNone},
@@ -99,7 +102,7 @@ func Records(s Snapshot, namespace, service string) []map[string]any {
 	}, vals)
 	out := []map[string]any{main}
 	if st := s.Registry; st != nil {
-		for _, k := range kinds {
+		for _, k := range registry.Kinds() {
 			out = append(out, record(s.At, namespace, map[string]string{"Service": service, "Kind": string(k)},
 				[]emfMetric{{MetricProcessMemoryMB, UnitMegabytes}, {MetricProcesses, UnitCount}},
 				map[string]float64{MetricProcessMemoryMB: float64(st.MemoryByKind[k]) / (1 << 20), MetricProcesses: float64(st.ByKind[k])}))

@@ -1,4 +1,4 @@
-package monitor
+package degrade
 
 import (
 	"errors"
@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/fault"
 )
 
-func reading(cpu, mem float64) Usage {
-	return Usage{At: time.Now(), CPUPercent: cpu, CPUKnown: true, CPUCores: 2, MemoryPercent: mem, MemoryLimit: 1 << 30, MemoryUsed: int64(mem / 100 * (1 << 30))}
+func reading(cpu, mem float64) Reading {
+	return Reading{At: time.Now(), CPUPercent: cpu, CPUKnown: true, MemoryPercent: mem, MemoryLimit: 1 << 30}
 }
 
 // waitFor polls cond for up to 10 s (generous: a loaded 2-core machine).
@@ -26,7 +26,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestGateLetsThroughWithoutReadingOrUnderTheLines(t *testing.T) {
-	g := NewGate(GateOptions{})
+	g := New(Options{})
 	if err := g.Check(); err != nil {
 		t.Fatalf("no reading yet: %v", err)
 	}
@@ -40,13 +40,13 @@ func TestGateLetsThroughWithoutReadingOrUnderTheLines(t *testing.T) {
 }
 
 func TestGateRefusesOverTheMemoryLine(t *testing.T) {
-	g := NewGate(GateOptions{})
+	g := New(Options{})
 	g.Update(reading(10, 85))
 	err := g.Check()
-	if !apierror.Is(err, apierror.Unavailable) || !errors.Is(err, ErrShedMemory) {
+	if !errors.Is(err, ErrShedMemory) {
 		t.Fatalf("want unavailable/ErrShedMemory, got %v", err)
 	}
-	if msg := apierror.From(err).Message; msg == "" || apierror.From(err).HTTPStatus() != 503 {
+	if msg, ok := fault.Message(err); !ok || msg == "" {
 		t.Fatalf("message %q", msg)
 	}
 	if s := g.State(); s.Shedding != "memory" || s.RefusedMemory != 1 {
@@ -59,7 +59,7 @@ func TestGateRefusesOverTheMemoryLine(t *testing.T) {
 }
 
 func TestGateCPUQueueTimesOut(t *testing.T) {
-	g := NewGate(GateOptions{Wait: 300 * time.Millisecond})
+	g := New(Options{Wait: 300 * time.Millisecond})
 	g.Update(reading(95, 10))
 	done := make(chan error, 1)
 	go func() { done <- g.Check() }()
@@ -68,7 +68,7 @@ func TestGateCPUQueueTimesOut(t *testing.T) {
 		t.Fatalf("state while waiting: %+v", s)
 	}
 	err := <-done
-	if !apierror.Is(err, apierror.Unavailable) || !errors.Is(err, ErrShedCPU) {
+	if !errors.Is(err, ErrShedCPU) {
 		t.Fatalf("want unavailable/ErrShedCPU, got %v", err)
 	}
 	if s := g.State(); s.Waiting != 0 || s.RefusedCPU != 1 {
@@ -80,7 +80,7 @@ func TestGateCPUQueueTimesOut(t *testing.T) {
 // then brings it under; C arrives while B still waits (the spacing holds it)
 // and must not overtake B.
 func TestGateCPUQueueIsFIFO(t *testing.T) {
-	g := NewGate(GateOptions{Wait: 20 * time.Second, Spacing: 300 * time.Millisecond})
+	g := New(Options{Wait: 20 * time.Second, Spacing: 300 * time.Millisecond})
 	g.Update(reading(95, 10))
 	var mu sync.Mutex
 	var order []string
@@ -114,7 +114,7 @@ func TestGateCPUQueueIsFIFO(t *testing.T) {
 }
 
 func TestGateQueueIsBounded(t *testing.T) {
-	g := NewGate(GateOptions{Wait: 20 * time.Second, MaxWaiting: 1})
+	g := New(Options{Wait: 20 * time.Second, MaxWaiting: 1})
 	g.Update(reading(95, 10))
 	done := make(chan error, 1)
 	go func() { done <- g.Check() }()
@@ -130,7 +130,7 @@ func TestGateQueueIsBounded(t *testing.T) {
 
 func TestGateIgnoresAStaleReading(t *testing.T) {
 	now := time.Now()
-	g := NewGate(GateOptions{StaleAfter: time.Minute, Now: func() time.Time { return now }})
+	g := New(Options{StaleAfter: time.Minute, Now: func() time.Time { return now }})
 	u := reading(99, 99)
 	u.At = now.Add(-2 * time.Minute)
 	g.Update(u)
@@ -147,7 +147,7 @@ func TestGateIgnoresAStaleReading(t *testing.T) {
 }
 
 func TestGateLinesSwitchedOff(t *testing.T) {
-	g := NewGate(GateOptions{MemoryPercent: -1, CPUPercent: -1})
+	g := New(Options{MemoryPercent: -1, CPUPercent: -1})
 	g.Update(reading(100, 100))
 	if err := g.Check(); err != nil {
 		t.Fatalf("lines switched off: %v", err)

@@ -1,4 +1,4 @@
-package monitor
+package alarms
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/monitor"
+	"github.com/pythonide/pythonide/internal/monitor/monitortest"
 	"github.com/pythonide/pythonide/internal/registry"
 )
 
@@ -131,17 +133,20 @@ func validateEMF(line []byte, now time.Time) (map[string]float64, []string, erro
 }
 
 func TestEMFRecordsFollowTheSpecification(t *testing.T) {
-	reg := newRegistry(t, registry.DefaultLimits())
-	admit(t, reg, "p1", "alice", "Local/alice/a.py", registry.KindScript, 30<<20)
-	admit(t, reg, "p2", "alice", "", registry.KindREPL, 10<<20)
-	admit(t, reg, "p3", "bob", "Local/bob/b.py", registry.KindScript, 20<<20)
+	reg := monitortest.Registry(t, registry.DefaultLimits())
+	monitortest.Admit(t, reg, "p1", "alice", "Local/alice/a.py", registry.KindScript, 30<<20)
+	monitortest.Admit(t, reg, "p2", "alice", "", registry.KindREPL, 10<<20)
+	monitortest.Admit(t, reg, "p3", "bob", "Local/bob/b.py", registry.KindScript, 20<<20)
 	reg.Connected("alice")
 	reg.Connected("bob")
 	reg.Connected("carol")
-	root := machine(t, 40)
-	m := New(Options{DataDir: t.TempDir(), Registry: reg, Database: &switchDB{}, Resources: NewResources(root, nil)})
+	root := monitortest.Machine(t, 40)
+	m := monitor.New(monitor.Options{DataDir: t.TempDir(), Registry: reg, Database: &monitortest.DB{}, Resources: monitor.NewResources(root, nil)})
 	m.Sample()
-	write(t, root, "proc/stat", "cpu  150 0 150 800 100 0 0 0 0 0\ncpu0 1\n") // 100 of 200 jiffies busy
+	// 100 of 200 jiffies busy since the first reading.
+	if err := os.WriteFile(filepath.Join(root, "proc/stat"), []byte("cpu  150 0 150 800 100 0 0 0 0 0\ncpu0 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	m.Sample()
 	m.Probe(context.Background())
 
@@ -198,7 +203,7 @@ func TestEMFRecordsFollowTheSpecification(t *testing.T) {
 }
 
 func TestEMFLeavesOutWhatIsNotMeasuredYet(t *testing.T) {
-	m := New(Options{DataDir: t.TempDir(), Resources: fixedResources(t, 10)})
+	m := monitor.New(monitor.Options{DataDir: t.TempDir(), Resources: monitortest.Resources(t, 10)})
 	recs := Records(m.Snapshot(), "Custom/NS", "svc")
 	if len(recs) != 1 {
 		t.Fatalf("no registry: want 1 record, got %d", len(recs))
@@ -246,7 +251,7 @@ func TestOpenEMF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(Options{DataDir: t.TempDir(), Resources: fixedResources(t, 10)})
+	m := monitor.New(monitor.Options{DataDir: t.TempDir(), Resources: monitortest.Resources(t, 10)})
 	if err := NewEMF(w, m, EMFOptions{Namespace: "Test/NS"}).Write(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package monitor
+package metrics
 
 import (
 	"context"
@@ -15,7 +15,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/degrade"
+	"github.com/pythonide/pythonide/internal/fault"
+	"github.com/pythonide/pythonide/internal/monitor"
+	"github.com/pythonide/pythonide/internal/monitor/monitortest"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/sandbox"
 )
@@ -72,18 +75,18 @@ next:
 }
 
 func TestMetricsScrapedOverHTTP(t *testing.T) {
-	reg := newRegistry(t, registry.DefaultLimits())
-	admit(t, reg, "p1", "alice", "Local/alice/a.py", registry.KindScript, 30<<20)
-	admit(t, reg, "p2", "bob", "", registry.KindREPL, 12<<20)
+	reg := monitortest.Registry(t, registry.DefaultLimits())
+	monitortest.Admit(t, reg, "p1", "alice", "Local/alice/a.py", registry.KindScript, 30<<20)
+	monitortest.Admit(t, reg, "p2", "bob", "", registry.KindREPL, 12<<20)
 	reg.Connected("alice")
 	layers := sandbox.Layers{Cgroup: "v1", Landlock: true, Rlimits: true}
-	mon := New(Options{DataDir: t.TempDir(), Registry: reg, Database: &switchDB{}, Layers: &layers,
-		Resources: fixedResources(t, 20), OpenWebSockets: func() int { return 4 }, WarmInterpreters: func() int { return 5 }})
+	mon := monitor.New(monitor.Options{DataDir: t.TempDir(), Registry: reg, Database: &monitortest.DB{}, Layers: &layers,
+		Resources: monitortest.Resources(t, 20), OpenWebSockets: func() int { return 4 }, WarmInterpreters: func() int { return 5 }})
 	mon.Sample()
 	mon.Probe(context.Background())
 
 	promReg := prometheus.NewRegistry()
-	x, err := NewMetrics(promReg, mon)
+	x, err := New(promReg, mon)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +126,8 @@ func TestMetricsScrapedOverHTTP(t *testing.T) {
 	// Events.
 	x.Started(registry.KindScript, 120*time.Millisecond)
 	x.Ended(registry.KindScript, registry.ReasonTimeout)
-	x.Refused(apierror.Wrap(registry.ErrUsersLimit, apierror.LimitReached, "full"))
-	x.Refused(apierror.Wrap(ErrShedCPU, apierror.Unavailable, "busy"))
+	x.Refused(fault.New(registry.ErrUsersLimit, "full"))
+	x.Refused(fault.New(degrade.ErrShedCPU, "busy"))
 	x.Refused(errors.New("something else"))
 	x.Swept([]registry.Reason{registry.ReasonIdle, registry.ReasonIdle})
 	http.Get(srv.URL + "/api/files/content?path=x")
@@ -189,9 +192,9 @@ func TestMetricsScrapedOverHTTP(t *testing.T) {
 
 func TestMetricsOnTwoRegistries(t *testing.T) {
 	// Nothing global: two servers in one process each get their own.
-	mon := New(Options{DataDir: t.TempDir(), Resources: fixedResources(t, 10)})
+	mon := monitor.New(monitor.Options{DataDir: t.TempDir(), Resources: monitortest.Resources(t, 10)})
 	for i := 0; i < 2; i++ {
-		if _, err := NewMetrics(prometheus.NewRegistry(), mon); err != nil {
+		if _, err := New(prometheus.NewRegistry(), mon); err != nil {
 			t.Fatalf("registry %d: %v", i, err)
 		}
 	}
@@ -199,11 +202,11 @@ func TestMetricsOnTwoRegistries(t *testing.T) {
 
 func TestRefusalLabel(t *testing.T) {
 	cases := map[error]string{
-		apierror.Wrap(registry.ErrPerUserLimit, apierror.LimitReached, "x"): "per_user",
-		apierror.Wrap(registry.ErrTotalLimit, apierror.LimitReached, "x"):   "total",
-		apierror.Wrap(registry.ErrMemoryLimit, apierror.LimitReached, "x"):  "memory",
-		apierror.Wrap(ErrShedMemory, apierror.Unavailable, "x"):             "degraded_memory",
-		errors.New("x"): "other",
+		fault.New(registry.ErrPerUserLimit, "x"): "per_user",
+		fault.New(registry.ErrTotalLimit, "x"):   "total",
+		fault.New(registry.ErrMemoryLimit, "x"):  "memory",
+		fault.New(degrade.ErrShedMemory, "x"):    "degraded_memory",
+		errors.New("x"):                          "other",
 	}
 	for err, want := range cases {
 		if got := RefusalLabel(err); got != want {

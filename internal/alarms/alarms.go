@@ -1,4 +1,12 @@
-package monitor
+// Package alarms is the seed's alarms (CPU, memory, active users) and the
+// service-health ones (database, storage): their definitions, shipped as
+// deploy/cloudwatch-alarms.yaml and deploy/prometheus-rules.yaml and held to
+// this list by their tests; their evaluation on the server's own figures
+// for /health; and the CloudWatch Embedded Metric Format records that carry
+// the same figures to CloudWatch.
+package alarms
+
+import "github.com/pythonide/pythonide/internal/monitor"
 
 // Metric names shared by the EMF records, the in-server alarm states and the
 // alarm definitions in deploy/ (whose tests compare against Alarms).
@@ -21,6 +29,9 @@ const (
 	GreaterThan = "GreaterThanThreshold"
 	LessThan    = "LessThanThreshold"
 )
+
+// For is the alarms at m's lines.
+func For(m *monitor.Monitor) []Alarm { return Alarms(m.Lines()) }
 
 // Alarm is one of the seed's alarms (plus the service-health ones).
 type Alarm struct {
@@ -61,7 +72,7 @@ type AlarmState struct {
 // Values are the headline figures by metric name, as CloudWatch gets them;
 // a figure not measured yet (CPU before two readings, the checks before the
 // first probe) is absent.
-func (s Snapshot) Values() map[string]float64 {
+func Values(s monitor.Snapshot) map[string]float64 {
 	v := map[string]float64{
 		MetricActiveUsers:     float64(s.ActiveUsers()),
 		MetricTotalProcesses:  0,
@@ -97,9 +108,9 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
-// AlarmStates evaluates alarms on s.
-func (s Snapshot) AlarmStates(alarms []Alarm) []AlarmState {
-	vals := s.Values()
+// States evaluates alarms on s.
+func States(s monitor.Snapshot, alarms []Alarm) []AlarmState {
+	vals := Values(s)
 	out := make([]AlarmState, 0, len(alarms))
 	for _, a := range alarms {
 		st := AlarmState{Alarm: a}

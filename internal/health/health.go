@@ -1,8 +1,17 @@
-package monitor
+// Package health is the model behind GET /health: it turns the monitor's
+// figures into one answer to "can the class go on?" — ok, degraded (the
+// class goes on, something needs an operator) or unhealthy (students' work
+// cannot be saved) — with the reasons in words an operator acts on, and the
+// detail: CPU, memory, users, processes, database, storage, confinement,
+// degradation, alarms and limits.
+package health
 
 import (
 	"context"
 	"fmt"
+	"github.com/pythonide/pythonide/internal/alarms"
+	"github.com/pythonide/pythonide/internal/degrade"
+	"github.com/pythonide/pythonide/internal/monitor"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/registry"
@@ -30,16 +39,16 @@ type Report struct {
 	UptimeSeconds int64     `json:"uptime_seconds"`
 	CheckedAt     time.Time `json:"checked_at"`
 
-	CPU         CPUReport        `json:"cpu"`
-	Memory      MemoryReport     `json:"memory"`
-	Users       UsersReport      `json:"users"`
-	Processes   *ProcessesReport `json:"processes,omitempty"`
-	Database    DatabaseReport   `json:"database"`
-	Storage     CheckReport      `json:"storage"`
-	Sandbox     *SandboxReport   `json:"sandbox,omitempty"`
-	Degradation GateState        `json:"degradation"`
-	Alarms      []AlarmState     `json:"alarms"`
-	Limits      *LimitsReport    `json:"limits,omitempty"`
+	CPU         CPUReport           `json:"cpu"`
+	Memory      MemoryReport        `json:"memory"`
+	Users       UsersReport         `json:"users"`
+	Processes   *ProcessesReport    `json:"processes,omitempty"`
+	Database    DatabaseReport      `json:"database"`
+	Storage     CheckReport         `json:"storage"`
+	Sandbox     *SandboxReport      `json:"sandbox,omitempty"`
+	Degradation degrade.State       `json:"degradation"`
+	Alarms      []alarms.AlarmState `json:"alarms"`
+	Limits      *LimitsReport       `json:"limits,omitempty"`
 }
 
 // CPUReport is the server's CPU against what it may use.
@@ -77,7 +86,7 @@ type ProcessesReport struct {
 	MemoryBytes        int64                   `json:"memory_bytes"`
 	MemoryByKind       map[registry.Kind]int64 `json:"memory_by_kind_bytes"`
 	MemoryHeadroom     int64                   `json:"memory_headroom_bytes"`
-	BusiestUsers       []UserLoad              `json:"busiest_users,omitempty"`
+	BusiestUsers       []monitor.UserLoad      `json:"busiest_users,omitempty"`
 	ReplacingProcesses int                     `json:"replacing"`
 	Warm               int                     `json:"warm"` // interpreters waiting for a run, not counted above
 }
@@ -135,31 +144,12 @@ type SandboxReport struct {
 	CgroupRecreated int          `json:"cgroup_recreated"`
 }
 
-// Health probes the database and the storage now and reports.
-func (m *Monitor) Health(ctx context.Context) Report {
-	m.mu.Lock()
-	sampled := !m.usage.At.IsZero()
-	m.mu.Unlock()
-	if !sampled {
-		m.Sample()
-	}
-	m.Probe(ctx)
-	return Evaluate(m.Snapshot(), m.alarms())
+// Of probes the database and the storage now and reports on m.
+func Of(ctx context.Context, m *monitor.Monitor) Report {
+	return Evaluate(m.Fresh(ctx), alarms.For(m))
 }
 
-// alarms are the alarms at this monitor's lines; a line switched off keeps
-// the seed's threshold for its alarm (the alarm only reports).
-func (m *Monitor) alarms() []Alarm {
-	line := func(v, seed float64) float64 {
-		if v <= 0 {
-			return seed
-		}
-		return v
-	}
-	return Alarms(line(m.opts.Gate.CPUPercent, 80), line(m.opts.Gate.MemoryPercent, 85), m.opts.ActiveUsersAlarm)
-}
-
-func checkReport(c Check) CheckReport {
+func checkReport(c monitor.Check) CheckReport {
 	return CheckReport{OK: c.OK, LatencyMS: float64(c.Latency.Microseconds()) / 1000, Error: c.Err}
 }
 
@@ -167,7 +157,7 @@ func checkReport(c Check) CheckReport {
 // students' files cannot be saved; degraded when the class goes on but
 // something needs an operator (the database, a degradation line, a limit
 // reached, an alarm); ok otherwise.
-func Evaluate(s Snapshot, alarms []Alarm) Report {
+func Evaluate(s monitor.Snapshot, list []alarms.Alarm) Report {
 	r := Report{
 		Status: StatusOK, Reasons: []Reason{}, UptimeSeconds: int64(s.Uptime.Seconds()), CheckedAt: s.At.UTC(),
 		CPU: CPUReport{Cores: s.Usage.CPUCores, Source: s.Usage.CPUSource},
@@ -178,7 +168,7 @@ func Evaluate(s Snapshot, alarms []Alarm) Report {
 			WaitCount: s.Pool.WaitCount, WaitSeconds: s.Pool.WaitDuration.Seconds()}},
 		Storage:     checkReport(s.Storage),
 		Degradation: s.Gate,
-		Alarms:      s.AlarmStates(alarms),
+		Alarms:      alarms.States(s, list),
 	}
 	if s.Usage.CPUKnown {
 		p := s.Usage.CPUPercent
@@ -245,7 +235,7 @@ func Evaluate(s Snapshot, alarms []Alarm) Report {
 		worse(StatusDegraded, "resources", "CPU and memory cannot be read, so the degradation lines do not act.")
 	}
 	for _, a := range r.Alarms {
-		if a.Firing && (a.Metric == MetricActiveUsers) {
+		if a.Firing && (a.Metric == alarms.MetricActiveUsers) {
 			worse(StatusDegraded, "alarm", "%s: %s (%.0f > %.0f).", a.Name, a.Description, a.Value, a.Threshold)
 		}
 	}

@@ -1,7 +1,11 @@
-package monitor
+package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/pythonide/pythonide/internal/alarms"
+	"github.com/pythonide/pythonide/internal/health"
+	"github.com/pythonide/pythonide/internal/monitor"
+	"github.com/pythonide/pythonide/internal/registry"
 )
 
 // desc is one gauge-like metric read from a Snapshot at scrape time.
@@ -48,7 +52,7 @@ var allDescs = []*prometheus.Desc{
 
 // gauges reads a Snapshot at each scrape: the figures are always current
 // and no goroutine copies them into gauge objects.
-type gauges struct{ mon *Monitor }
+type gauges struct{ mon *monitor.Monitor }
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs {
@@ -58,15 +62,14 @@ func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	s := g.mon.Snapshot()
-	o := g.mon.opts
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
-	status := map[Status]float64{StatusOK: 0, StatusDegraded: 1, StatusUnhealthy: 2}
-	gauge(descHealth, status[Evaluate(s, g.mon.alarms()).Status])
+	status := map[health.Status]float64{health.StatusOK: 0, health.StatusDegraded: 1, health.StatusUnhealthy: 2}
+	gauge(descHealth, status[health.Evaluate(s, alarms.For(g.mon)).Status])
 	gauge(descWebSockets, float64(s.WebSockets))
 	gauge(descWarm, float64(s.Warm))
 	gauge(descActiveUsers, float64(s.ActiveUsers()))
@@ -76,7 +79,7 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		for _, pc := range s.Processes {
 			gauge(descProcesses, float64(pc.N), string(pc.Kind), string(pc.State))
 		}
-		for _, k := range kinds {
+		for _, k := range registry.Kinds() {
 			gauge(descProcMemory, float64(st.MemoryByKind[k]), string(k))
 		}
 		gauge(descHeadroomProcs, float64(st.Headroom.Processes))
@@ -100,7 +103,7 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		gauge(descStorageUp, boolValue(s.Storage.OK))
 		gauge(descStorageLatency, s.Storage.Latency.Seconds())
 	}
-	if o.Database != nil {
+	if s.Dialect != "" { // a database is watched
 		gauge(descDBConns, float64(s.Pool.InUse), "in_use")
 		gauge(descDBConns, float64(s.Pool.Idle), "idle")
 		gauge(descDBMax, float64(s.Pool.MaxOpenConnections))
@@ -122,4 +125,11 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 			gauge(descSandbox, boolValue(on), name)
 		}
 	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
