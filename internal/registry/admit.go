@@ -116,30 +116,48 @@ func validate(req Request) error {
 // already gone. The per-user limit comes first: it is the one the student
 // can do something about.
 func (r *Registry) check(o *owner, old *proc) error {
-	l := r.limits
-	mine, counted, users, charged := 0, r.counted, r.activeUsers, r.charged
+	c := Counts{Total: r.counted, Users: r.activeUsers, Charged: r.charged}
 	if o != nil {
-		mine = o.counted
+		c.Mine = o.counted
 	}
 	if old != nil {
-		mine--
-		counted--
-		charged -= old.charged
-		if mine == 0 {
-			users--
+		c.Mine--
+		c.Total--
+		c.Charged -= old.charged
+		if c.Mine == 0 {
+			c.Users--
 		}
 	}
+	return r.limits.Check(c)
+}
+
+// Counts are what admission limits are checked against: the asking
+// owner's processes, the users with processes, all processes, and the
+// memory charged for them, each with the process a new run replaces
+// already left out. Several instances count them across the class
+// (internal/cluster) and check them the same way.
+type Counts struct {
+	Mine    int   // the owner's processes
+	Users   int   // users with at least one process
+	Total   int   // processes
+	Charged int64 // memory counted for admission (unmeasured processes at MemoryPerProc)
+}
+
+// Check refuses one more process under l when c is at a limit, with the
+// limit's kind and a message naming it. The per-user limit comes first: it
+// is the one the student can do something about.
+func (l Limits) Check(c Counts) error {
 	switch {
-	case mine >= l.MaxPerUser:
+	case c.Mine >= l.MaxPerUser:
 		return limitErr(ErrPerUserLimit, "You already have %d %s running (the limit is %d). Stop one first.",
-			mine, plural(mine, "program", "programs"), l.MaxPerUser)
-	case mine == 0 && users >= l.MaxActiveUsers:
+			c.Mine, plural(c.Mine, "program", "programs"), l.MaxPerUser)
+	case c.Mine == 0 && c.Users >= l.MaxActiveUsers:
 		return limitErr(ErrUsersLimit, "The server is at its limit of %d %s running programs at once. Please try again in a minute.",
 			l.MaxActiveUsers, plural(l.MaxActiveUsers, "student", "students"))
-	case counted >= l.MaxTotal:
+	case c.Total >= l.MaxTotal:
 		return limitErr(ErrTotalLimit, "The server is at its limit of %d %s running at once. Please try again in a minute.",
 			l.MaxTotal, plural(l.MaxTotal, "program", "programs"))
-	case charged+l.MemoryPerProc > l.MemoryTotal:
+	case c.Charged+l.MemoryPerProc > l.MemoryTotal:
 		return limitErr(ErrMemoryLimit, "The server does not have enough memory left for another program (all programs together may use %s). Please try again in a minute.",
 			humanBytes(l.MemoryTotal))
 	}

@@ -87,6 +87,84 @@ func migrations() []migration {
 				`CREATE INDEX user_sessions_expires_at_idx ON user_sessions (expires_at)`,
 			},
 		},
+		{
+			// Several instances sharing one database (internal/cluster):
+			// the servers alive, their live processes (global admission),
+			// which server hosts each student's programs, failed logins
+			// (throttling across instances), and the secret the servers
+			// vouch for each other with.
+			name: "instances, live processes, homes, login failures, cluster secret",
+			sqlite: []string{
+				`CREATE TABLE instances (
+					id           TEXT    PRIMARY KEY,
+					address      TEXT    NOT NULL,
+					started_at   INTEGER NOT NULL,
+					heartbeat_at INTEGER NOT NULL,
+					draining     INTEGER NOT NULL DEFAULT 0 CHECK (draining IN (0, 1))
+				) STRICT`,
+				`CREATE TABLE live_processes (
+					id          TEXT    PRIMARY KEY,
+					instance    TEXT    NOT NULL,
+					owner       TEXT    NOT NULL,
+					path        TEXT    NOT NULL DEFAULT '',
+					kind        TEXT    NOT NULL,
+					charged     INTEGER NOT NULL,
+					counted     INTEGER NOT NULL DEFAULT 1 CHECK (counted IN (0, 1)),
+					admitted_at INTEGER NOT NULL
+				) STRICT`,
+				`CREATE INDEX live_processes_instance_idx ON live_processes (instance)`,
+				`CREATE INDEX live_processes_owner_idx ON live_processes (owner)`,
+				`CREATE TABLE homes (
+					owner    TEXT    PRIMARY KEY,
+					instance TEXT    NOT NULL,
+					since    INTEGER NOT NULL
+				) STRICT`,
+				`CREATE TABLE login_failures (
+					key TEXT    NOT NULL,
+					at  INTEGER NOT NULL
+				) STRICT`,
+				`CREATE INDEX login_failures_key_idx ON login_failures (key, at)`,
+				`CREATE TABLE cluster_secret (
+					id     INTEGER PRIMARY KEY CHECK (id = 1),
+					secret TEXT    NOT NULL
+				) STRICT`,
+			},
+			postgres: []string{
+				`CREATE TABLE instances (
+					id           TEXT COLLATE "C" PRIMARY KEY,
+					address      TEXT        NOT NULL,
+					started_at   TIMESTAMPTZ NOT NULL,
+					heartbeat_at TIMESTAMPTZ NOT NULL,
+					draining     BOOLEAN     NOT NULL DEFAULT FALSE
+				)`,
+				`CREATE TABLE live_processes (
+					id          TEXT COLLATE "C" PRIMARY KEY,
+					instance    TEXT COLLATE "C" NOT NULL,
+					owner       TEXT COLLATE "C" NOT NULL,
+					path        TEXT        NOT NULL DEFAULT '',
+					kind        TEXT        NOT NULL,
+					charged     BIGINT      NOT NULL,
+					counted     BOOLEAN     NOT NULL DEFAULT TRUE,
+					admitted_at TIMESTAMPTZ NOT NULL
+				)`,
+				`CREATE INDEX live_processes_instance_idx ON live_processes (instance)`,
+				`CREATE INDEX live_processes_owner_idx ON live_processes (owner)`,
+				`CREATE TABLE homes (
+					owner    TEXT COLLATE "C" PRIMARY KEY,
+					instance TEXT COLLATE "C" NOT NULL,
+					since    TIMESTAMPTZ NOT NULL
+				)`,
+				`CREATE TABLE login_failures (
+					key TEXT COLLATE "C" NOT NULL,
+					at  TIMESTAMPTZ NOT NULL
+				)`,
+				`CREATE INDEX login_failures_key_idx ON login_failures (key, at)`,
+				`CREATE TABLE cluster_secret (
+					id     INTEGER PRIMARY KEY CHECK (id = 1),
+					secret TEXT    NOT NULL
+				)`,
+			},
+		},
 	}
 }
 
