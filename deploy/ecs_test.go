@@ -150,8 +150,8 @@ func TestECSTaskDefinition(t *testing.T) {
 			t.Errorf("healthCheck %q: want the exec form [\"CMD\", …]", ct.HealthCheck.Command)
 		}
 		checkHealthURL(t, "task healthCheck", healthURLIn(t, "healthCheck", ct.HealthCheck.Command), c.Listen)
-		if ct.StopTimeout <= int(c.ShutdownTimeout.Seconds()) || ct.StopTimeout > 120 {
-			t.Errorf("stopTimeout %d s: want more than --shutdown-timeout %v (and at most Fargate's 120)", ct.StopTimeout, c.ShutdownTimeout)
+		if ct.StopTimeout <= int((c.DrainTimeout+c.ShutdownTimeout).Seconds()) || ct.StopTimeout > 120 {
+			t.Errorf("stopTimeout %d s: want more than --drain-timeout %v + --shutdown-timeout %v (and at most Fargate's 120)", ct.StopTimeout, c.DrainTimeout, c.ShutdownTimeout)
 		}
 	})
 

@@ -95,8 +95,8 @@ func TestSystemdUnit(t *testing.T) {
 			t.Errorf("User=%s: the server needs root to drop programs to the sandbox uid", user)
 		}
 		stop, err := time.ParseDuration(u.one(t, "Service", "TimeoutStopSec"))
-		if err != nil || stop <= c.ShutdownTimeout {
-			t.Errorf("TimeoutStopSec=%s: want more than --shutdown-timeout %v, or KillMode=mixed SIGKILLs a draining server", u.one(t, "Service", "TimeoutStopSec"), c.ShutdownTimeout)
+		if err != nil || stop <= c.DrainTimeout+c.ShutdownTimeout {
+			t.Errorf("TimeoutStopSec=%s: want more than --drain-timeout %v + --shutdown-timeout %v, or KillMode=mixed SIGKILLs a draining server", u.one(t, "Service", "TimeoutStopSec"), c.DrainTimeout, c.ShutdownTimeout)
 		}
 		caps := strings.Fields(u.one(t, "Service", "CapabilityBoundingSet"))
 		for _, need := range serverCaps {

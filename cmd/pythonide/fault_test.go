@@ -295,8 +295,9 @@ func TestFaultSIGTERMDuringRuns(t *testing.T) {
 	addUser(t, data, "alice", "alice-pw-1")
 	addUser(t, data, "bob", "bob-pw-12")
 	addr := freeAddr(t)
-	const shutdownTimeout = 5 * time.Second
+	const shutdownTimeout, drainTimeout = 5 * time.Second, 2 * time.Second
 	t.Setenv("PYTHONIDE_SHUTDOWN_TIMEOUT", shutdownTimeout.String())
+	t.Setenv("PYTHONIDE_DRAIN_TIMEOUT", drainTimeout.String())
 	srv := startServer(t, data, addr)
 	alice := login(t, addr, "alice", "alice-pw-1")
 	bob := login(t, addr, "bob", "bob-pw-12")
@@ -322,6 +323,24 @@ func TestFaultSIGTERMDuringRuns(t *testing.T) {
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// SIGTERM drains first: the balancer is told at once, new runs are
+	// refused saying why, and the running ones get the drain's time.
+	if !waitFor(time.Second, func() bool {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable
+	}) {
+		t.Error("/readyz still ready while the server drains")
+	}
+	wd := dialWS(t, alice, addr)
+	save(t, alice, addr, "Local/alice/"+unique+"_d.py", "print('late')\n")
+	wd.send(t, map[string]any{"type": "run", "id": "d", "path": "Local/alice/" + unique + "_d.py"})
+	if _, m := wd.until(t, "d", "error"); !strings.Contains(fmt.Sprint(m["message"]), "being replaced") {
+		t.Errorf("a run while draining: %v", m)
+	}
 	for _, x := range []struct {
 		w  *wsClient
 		id string
@@ -334,13 +353,16 @@ func TestFaultSIGTERMDuringRuns(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- srv.Wait() }()
-	bound := shutdownTimeout + 5*time.Second
+	bound := drainTimeout + shutdownTimeout + 5*time.Second
 	select {
 	case err := <-exited:
 		if err != nil {
 			t.Errorf("the server exited with %v after SIGTERM, want 0", err)
 		}
-		t.Logf("stopped %v after SIGTERM (shutdown timeout %v)", time.Since(start).Round(10*time.Millisecond), shutdownTimeout)
+		if took := time.Since(start); took < drainTimeout {
+			t.Errorf("the server stopped %v after SIGTERM, before its %v drain", took, drainTimeout)
+		}
+		t.Logf("stopped %v after SIGTERM (drain %v, shutdown timeout %v)", time.Since(start).Round(10*time.Millisecond), drainTimeout, shutdownTimeout)
 	case <-time.After(bound):
 		t.Fatalf("the server still runs %v after SIGTERM", bound)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/cleanup"
+	"github.com/pythonide/pythonide/internal/cluster"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/interp"
 	"github.com/pythonide/pythonide/internal/registry"
@@ -23,7 +25,7 @@ import (
 // of a previous instance reaped), the interpreter driver, the registry, the
 // runner, session tracking, and the cleanup service.
 func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *workspace.Workspace, log *slog.Logger,
-	goBackground func(func()), bg context.Context, obs *observability) (*runner.Runner, *sandbox.Sandbox, error) {
+	goBackground func(func()), bg context.Context, obs *observability) (*runner.Runner, *sandbox.Sandbox, *cluster.Cluster, error) {
 	sb, err := sandbox.Probe(ctx, sandbox.Config{
 		Python: c.Python, MemoryBytes: c.MemoryPerProc, TotalMemory: c.MemoryTotal,
 		CPUSeconds: c.CPUSeconds, MaxProcs: c.MaxThreads, MaxFileBytes: c.MaxFileBytes,
@@ -31,7 +33,7 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 		CgroupName: c.CgroupName,
 	}, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sandbox: %w", err)
+		return nil, nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
 	if n, err := cleanup.ReapLeftovers(ctx, sb, log); err != nil {
 		log.Warn("reaping programs left by a previous server failed", "err", err)
@@ -47,7 +49,7 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	driver, err := interp.Install(driverDir)
 	if err != nil {
 		sb.Close()
-		return nil, nil, fmt.Errorf("installing the Python driver: %w", err)
+		return nil, nil, nil, fmt.Errorf("installing the Python driver: %w", err)
 	}
 	driverDir, _ = filepath.Abs(driverDir)
 	driver, _ = filepath.Abs(driver)
@@ -59,26 +61,45 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	}, registry.SystemClock{})
 	if err != nil {
 		sb.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := obs.attach(reg, sb); err != nil {
 		sb.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	tracker := tracking.NewTracker(reg, st, log)
-	run := runner.New(reg, sb, ws, runner.Options{
+	var cl *cluster.Cluster
+	opts := runner.Options{
 		DriverDir: driverDir, DriverPath: driver, OutputBytes: c.OutputBytes, OutputRate: c.OutputRate,
 		Gate: obs.mon.Gate(), Observe: obs.metrics, Warm: c.WarmInterpreters,
-	}, log, tracker.Changed)
+	}
+	if st.Dialect() == "postgres" {
+		// PostgreSQL may be shared by several instances: this one joins
+		// the class's membership, admission and homes (one instance alone
+		// is a class of one).
+		if cl, err = cluster.Join(ctx, st, reg, cluster.Options{
+			ID: c.InstanceID, Address: advertised(c), Lease: c.ClusterLease, HomeGrace: c.AbandonGrace,
+		}, log); err != nil {
+			sb.Close()
+			return nil, nil, nil, err
+		}
+		opts.Cluster = cl
+		log.Info("this instance joined the class's instances", "instance", cl.ID(), "advertise", advertised(c), "lease", c.ClusterLease)
+	}
+	tracker := tracking.NewTracker(reg, st, log)
+	run := runner.New(reg, sb, ws, opts, log, tracker.Changed)
 	obs.runner.Store(run)
 	res := run.SelfTest(ctx, filepath.Join(c.DataDir, "runtime", "selftest"))
 	if !res.OK {
 		log.Error("start-up self-test: a student's program could not run", "err", res.Err, "layers", sb.Layers().String())
 		run.Shutdown(ctx)
 		sb.Close()
-		return nil, nil, selfTestAdvice(c, sb, res)
+		return nil, nil, nil, selfTestAdvice(c, sb, res)
 	}
 	log.Info("start-up self-test: a confined program ran and answered", "took", res.Took.Round(time.Millisecond))
+	if cl != nil {
+		cl.Present = run.Present
+		goBackground(func() { cl.Run(bg) })
+	}
 	sweeps := cleanup.New(reg, run, c.SweepInterval, log)
 	sweeps.Swept = func(ds []cleanup.Decision) { tracker.MarkAll(); obs.swept(ds) }
 	goBackground(func() { sweeps.Run(bg) })
@@ -86,7 +107,29 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	goBackground(func() { tracker.Run(bg, time.Second) })
 	log.Info("programs run confined", "layers", sb.Layers().String(), "python", c.Python,
 		"memory_per_process", c.MemoryPerProc, "warm_interpreters", c.WarmInterpreters, "max_processes", c.MaxProcs, "sweep", c.SweepInterval)
-	return run, sb, nil
+	return run, sb, cl, nil
+}
+
+// advertised is where the other instances reach this one: --advertise, or
+// the listen address, with this host's own address when it listens on all.
+func advertised(c *config.Config) string {
+	if c.Advertise != "" {
+		return c.Advertise
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return c.Listen
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return c.Listen
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return net.JoinHostPort(n.IP.String(), port)
+		}
+	}
+	return net.JoinHostPort("127.0.0.1", port)
 }
 
 // selfTestAdvice is the one sentence serve refuses to start with when the

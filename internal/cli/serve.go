@@ -62,14 +62,52 @@ func serve(ctx context.Context, env Env, args []string) error {
 	defer func() { cancelBg(); background.Wait() }()
 	goBackground(func() { sessions.Run(bg, c.ActivityFlush) })
 
-	run, sb, err := startRunner(ctx, c, st, ws, log, goBackground, bg, obs)
+	run, sb, cl, err := startRunner(ctx, c, st, ws, log, goBackground, bg, obs)
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
+	if cl != nil {
+		defer func() {
+			lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := cl.Leave(lctx); err != nil {
+				log.Warn("leaving the class's instances failed; the others count this one dead after the lease", "err", err)
+			}
+		}()
+	}
+	var srv *web.Server
+	// drain stops this instance taking anyone new and lets running programs
+	// end by themselves for --drain-timeout; whatever runs then is stopped,
+	// each student told why. SIGTERM drains, then exits; POST
+	// /api/admin/drain drains and keeps serving until it is stopped.
+	var drainOnce sync.Once
+	drained := make(chan struct{})
+	drain := func() {
+		drainOnce.Do(func() {
+			log.Info("draining: no new students or runs here; running programs may end by themselves", "timeout", c.DrainTimeout)
+			srv.SetDraining()
+			dctx, cancel := context.WithTimeout(context.Background(), c.DrainTimeout)
+			defer cancel()
+			if cl != nil {
+				cl.Drain(dctx)
+			}
+			run.Drain(dctx)
+			if n := run.Count(); n > 0 {
+				log.Info("drain timeout: stopping the programs still running", "programs", n)
+			}
+			sctx, cancel2 := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+			defer cancel2()
+			if err := run.Shutdown(sctx); err != nil {
+				log.Warn("drain", "err", err)
+			}
+			close(drained)
+		})
+	}
 
-	srv := web.New(web.Deps{
-		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run,
+	srv = web.New(web.Deps{
+		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run, Cluster: cl,
+		Drain: func() { go drain() },
 		Monitor: obs.mon, Metrics: obs.handler(), Observe: obs.metrics.ObserveHTTP,
 		Roster: &roster.Roster{Store: st, Workspace: ws, EndSessions: func(ctx context.Context, u string) error {
 			return sessions.EndUserSessions(ctx, u, "")
@@ -104,14 +142,13 @@ func serve(ctx context.Context, env Env, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", c.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
-	defer cancel()
+	log.Info("shutting down", "drain", c.DrainTimeout, "timeout", c.ShutdownTimeout)
 	// Students' programs first, so each student is told (reason shutdown)
 	// while the connections are still open.
-	if err := run.Shutdown(sctx); err != nil {
-		log.Warn("shutdown", "err", err)
-	}
+	drain()
+	<-drained
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

@@ -41,6 +41,15 @@ type Config struct {
 	LoginWindow     time.Duration
 	MaxJSONBytes    int64
 	ShutdownTimeout time.Duration
+	// DrainTimeout is how long a drain (SIGTERM, POST /api/admin/drain)
+	// lets running programs end by themselves before stopping them; 0:
+	// stop them at once.
+	DrainTimeout time.Duration
+
+	// Several instances sharing PostgreSQL (internal/cluster)
+	InstanceID   string        // default: host name, pid, random
+	Advertise    string        // host:port the other instances reach this one at; default from --listen
+	ClusterLease time.Duration // a silent instance counts as alive this long
 
 	// Files
 	MaxFileBytes int64
@@ -104,6 +113,8 @@ func Defaults() *Config {
 		LoginWindow:     5 * time.Minute,
 		MaxJSONBytes:    1 << 20,
 		ShutdownTimeout: 15 * time.Second,
+		DrainTimeout:    20 * time.Second,
+		ClusterLease:    15 * time.Second,
 		MaxFileBytes:    10 << 20,
 		QuotaBytes:      100 << 20,
 		QuotaFiles:      10000,
@@ -311,7 +322,10 @@ func (c *Config) Validate() error {
 		"--session-ttl": c.SessionTTL, "--activity-flush": c.ActivityFlush,
 		"--login-window": c.LoginWindow, "--shutdown-timeout": c.ShutdownTimeout,
 		"--wall-clock": c.WallClock, "--idle-timeout": c.IdleTimeout, "--input-timeout": c.InputTimeout,
-		"--abandon-grace": c.AbandonGrace, "--degrade-wait": c.DegradeWait,
+		"--abandon-grace": c.AbandonGrace, "--degrade-wait": c.DegradeWait, "--cluster-lease": c.ClusterLease,
+	}
+	if c.DrainTimeout < 0 {
+		bad("--drain-timeout must not be negative")
 	}
 	for name, d := range durations {
 		if d <= 0 {

@@ -65,6 +65,18 @@ var options = []option{
 	{name: "shutdown-timeout", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long SIGTERM waits for requests and programs to finish")
 	}},
+	{name: "drain-timeout", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long a drain (SIGTERM, POST /api/admin/drain) lets running programs end by themselves before stopping them (0: at once)")
+	}},
+	{name: "instance-id", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "this server's name among several sharing PostgreSQL (default: host name, pid and a random suffix)")
+	}},
+	{name: "advertise", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.Advertise, "advertise", c.Advertise, "host:port the other instances reach this one at (default: --listen, or this host's address when it listens on all)")
+	}},
+	{name: "cluster-lease", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.ClusterLease, "cluster-lease", c.ClusterLease, "how long an instance that stopped heartbeating still counts as alive (its programs' slots free after it)")
+	}},
 	{name: "max-file-bytes", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.Var(byteSize{&c.MaxFileBytes}, "max-file-bytes", "largest file a user may save or upload (e.g. 10MiB)")
 	}},

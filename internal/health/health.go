@@ -49,6 +49,19 @@ type Report struct {
 	Degradation degrade.State       `json:"degradation"`
 	Alarms      []alarms.AlarmState `json:"alarms"`
 	Limits      *LimitsReport       `json:"limits,omitempty"`
+	// Instance names the server that answered, and Cluster is the class
+	// across every instance, when several share the database.
+	Instance string         `json:"instance,omitempty"`
+	Cluster  *ClusterReport `json:"cluster,omitempty"`
+}
+
+// ClusterReport is the class across every live instance.
+type ClusterReport struct {
+	Instances         []string `json:"instances"`
+	Draining          []string `json:"draining,omitempty"`
+	Processes         int      `json:"processes"`
+	UsersWithPrograms int      `json:"users_with_programs"`
+	Error             string   `json:"error,omitempty"`
 }
 
 // CPUReport is the server's CPU against what it may use.

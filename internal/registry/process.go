@@ -67,6 +67,21 @@ type Process struct {
 	ReplacedBy string
 }
 
+// Charge is what p counts for in memory admission under l: nothing once
+// replaced, its full allowance until it is measured, then what it uses.
+func (p Process) Charge(l Limits) int64 { return charge(p.ReplacedBy == "", p.Sampled, p.MemoryBytes, l) }
+
+func charge(counted, sampled bool, mem int64, l Limits) int64 {
+	switch {
+	case !counted:
+		return 0
+	case !sampled:
+		return l.MemoryPerProc
+	default:
+		return mem
+	}
+}
+
 // proc is the registry's own record; the timers are kept as accumulated
 // durations plus the start of the current state, so a snapshot is exact at
 // any instant without the registry ticking.

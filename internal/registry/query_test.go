@@ -160,3 +160,20 @@ func TestSetLimits(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestProcessCharge(t *testing.T) {
+	r, _ := newTest(t, DefaultLimits())
+	l := r.Limits()
+	run(t, r, "a1", "alice", "Local/alice/a.py")
+	if p, _ := r.Get("a1"); p.Charge(l) != l.MemoryPerProc {
+		t.Errorf("unmeasured: charge %d, want the full allowance %d", p.Charge(l), l.MemoryPerProc)
+	}
+	r.Sample("a1", 3*MiB, 0.1)
+	if p, _ := r.Get("a1"); p.Charge(l) != 3*MiB {
+		t.Errorf("measured: charge %d, want 3 MiB", p.Charge(l))
+	}
+	run(t, r, "a2", "alice", "Local/alice/a.py") // replaces a1
+	if p, _ := r.Get("a1"); p.Charge(l) != 0 {
+		t.Errorf("replaced: charge %d, want 0", p.Charge(l))
+	}
+}

@@ -99,16 +99,7 @@ func (r *Registry) Limits() Limits {
 // chargeOf is what p counts for in memory admission. A process not yet
 // measured counts at its full allowance, so a burst of starts at the top of
 // a lesson cannot all pass the check before the first sample arrives.
-func (r *Registry) chargeOf(p *proc) int64 {
-	switch {
-	case !p.counted():
-		return 0
-	case !p.sampled:
-		return r.limits.MemoryPerProc
-	default:
-		return p.mem
-	}
-}
+func (r *Registry) chargeOf(p *proc) int64 { return charge(p.counted(), p.sampled, p.mem, r.limits) }
 
 func (r *Registry) recharge(p *proc) {
 	c := r.chargeOf(p)

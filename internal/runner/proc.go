@@ -187,6 +187,9 @@ func (p *proc) life(run workspace.Runnable, began time.Time, replaces *proc) {
 func (p *proc) cleanup() {
 	r := p.r
 	r.reg.Remove(p.id)
+	if c := r.opts.Cluster; c != nil {
+		go c.Ended(p.id)
+	}
 	if r.changed != nil {
 		r.changed(p.owner)
 	}

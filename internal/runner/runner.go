@@ -41,10 +41,20 @@ type Options struct {
 	Warm int
 	// Observe, when set, is told of each start (with its latency) and end.
 	Observe Observer
+	// Cluster, when set, is the class served by several instances
+	// (internal/cluster): a run is admitted against the class's limits as
+	// well as this instance's, and forgotten there when it ends.
+	Cluster Cluster
 	// Gate, when set, is asked before every run is admitted (graceful
 	// degradation: refuse or briefly queue new runs while the server is
 	// short of memory or CPU). Its error refuses the run; it may block.
 	Gate Gate
+}
+
+// Cluster admits runs for the whole class and forgets them when they end.
+type Cluster interface {
+	Admit(ctx context.Context, req registry.Request, l registry.Limits) error
+	Ended(id string)
 }
 
 // Gate decides whether a new run may go on to admission.
@@ -104,10 +114,11 @@ type Runner struct {
 	byClient map[clientKey]*proc // by the browser's id
 	// ended keeps the message logs of recently ended processes, so a browser
 	// that comes back after its program ended still learns how it ended.
-	ended   map[clientKey]endedLog
-	pool    pool
-	quit    chan struct{} // closed by Shutdown: ends the quota watch
-	closing bool
+	ended    map[clientKey]endedLog
+	pool     pool
+	quit     chan struct{} // closed by Shutdown: ends the quota watch
+	closing  bool
+	draining bool // Drain: no new runs
 	// selfTested is the start-up self-test's result (selftest.go).
 	selfTested *SelfTestResult
 	wg         sync.WaitGroup
@@ -191,6 +202,10 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		r.mu.Unlock()
 		return nil, fault.New(ErrUnavailable, "The server is restarting. Please try again in a moment.")
 	}
+	if r.draining {
+		r.mu.Unlock()
+		return nil, fault.New(ErrUnavailable, "This server is being replaced, so new programs cannot start on it. Your running programs go on; reload the page once they have ended to carry on with another server.")
+	}
 	if _, busy := r.byClient[key]; busy {
 		r.mu.Unlock()
 		return nil, fault.New(ErrInvalid, "A program with this id is already running; stop it first or use a new id.")
@@ -200,8 +215,27 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 	if w != nil {
 		id = w.id // it names the cgroup the interpreter already runs in
 	}
-	replaced, err := r.reg.Admit(registry.Request{ID: id, Owner: u.Name, Path: path, Kind: kind})
+	req := registry.Request{ID: id, Owner: u.Name, Path: path, Kind: kind}
+	if c := r.opts.Cluster; c != nil {
+		// The class's limits, across every instance: one transaction in the
+		// shared database (a few milliseconds; bounded).
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := c.Admit(ctx, req, r.reg.Limits())
+		cancel()
+		if err != nil {
+			r.putBackWarm(w)
+			r.mu.Unlock()
+			if r.opts.Observe != nil {
+				r.opts.Observe.Refused(err)
+			}
+			return nil, err
+		}
+	}
+	replaced, err := r.reg.Admit(req)
 	if err != nil {
+		if c := r.opts.Cluster; c != nil {
+			go c.Ended(id)
+		}
 		r.putBackWarm(w)
 		r.mu.Unlock()
 		if r.opts.Observe != nil {
@@ -323,6 +357,48 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return errors.New("runner: programs still running at the shutdown deadline")
 	}
+}
+
+// Drain stops admitting new runs (they are refused, saying why), ends the
+// warm interpreters, and waits for the running programs to end by
+// themselves, until ctx ends. The caller then calls Shutdown, which stops
+// whatever is left with reason shutdown.
+func (r *Runner) Drain(ctx context.Context) {
+	r.mu.Lock()
+	r.draining = true
+	r.mu.Unlock()
+	r.coolAll()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for r.Count() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Draining reports whether Drain was called.
+func (r *Runner) Draining() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.draining
+}
+
+// Present reports whether owner has a connection or a process here.
+func (r *Runner) Present(owner string) bool {
+	r.mu.Lock()
+	conns := r.pool.conns[owner]
+	r.mu.Unlock()
+	return conns > 0 || len(r.reg.ByOwner(owner)) > 0
+}
+
+// Has reports whether this runner holds process id.
+func (r *Runner) Has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.procs[id] != nil
 }
 
 // Count is the number of processes this runner holds.

@@ -57,8 +57,25 @@ func (r *Runner) selfTest(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	// Several instances sharing the data folder may test at once: the file
+	// appears whole (written aside, then renamed).
 	script := filepath.Join(dir, "selftest.py")
-	if err := os.WriteFile(script, []byte("print('answer:', input('? '))\n"), 0o644); err != nil {
+	tmp, err := os.CreateTemp(dir, ".selftest-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString("print('answer:', input('? '))\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), script)
+	}
+	if err != nil {
 		return err
 	}
 	l, err := r.layoutAt(dir, "", "")

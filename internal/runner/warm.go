@@ -104,7 +104,7 @@ func (r *Runner) warmUp(u User) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := &r.pool
-	if r.opts.Warm <= 0 || r.closing || p.conns[u.Name] == 0 || p.ready[u.Name] != nil || p.starting[u.Name] ||
+	if r.opts.Warm <= 0 || r.closing || r.draining || p.conns[u.Name] == 0 || p.ready[u.Name] != nil || p.starting[u.Name] ||
 		len(p.ready)+len(p.starting) >= r.opts.Warm {
 		return
 	}

@@ -37,6 +37,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			status, code = "not_ready", http.StatusServiceUnavailable
 		}
 	}
+	if s.draining.Load() {
+		// Draining: the balancer must send nobody new here.
+		status, code = "draining", http.StatusServiceUnavailable
+	}
 	body := map[string]any{"status": status, "checks": checks}
 	if s.runner != nil {
 		// The layers probed at start-up that confine students' programs.

@@ -155,6 +155,11 @@ func (s *Server) principal(r *http.Request) (auth.Principal, error) {
 // clientAddr is the address a request came from; X-Forwarded-For is
 // believed only from a trusted proxy, and then its rightmost untrusted entry.
 func (s *Server) clientAddr(r *http.Request) string {
+	if s.peer(r) { // the instance that forwarded r says who the client is
+		if f := strings.TrimSpace(r.Header.Get("X-Forwarded-For")); f != "" {
+			return f
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -206,6 +211,9 @@ func (s *Server) overTLS(r *http.Request) bool {
 func (s *Server) viaTLS(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
+	}
+	if s.peer(r) {
+		return strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	return s.trusted(host) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")

@@ -29,6 +29,14 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	rep := health.Of(ctx, s.mon)
+	if s.cluster != nil {
+		rep.Instance = s.cluster.ID()
+		t, err := s.cluster.Totals(ctx)
+		rep.Cluster = &health.ClusterReport{Instances: t.Instances, Draining: t.Draining, Processes: t.Processes, UsersWithPrograms: t.Users}
+		if err != nil {
+			rep.Cluster.Error = "the shared database does not answer"
+		}
+	}
 	if !s.operator(r) && !s.teacher(r) {
 		rep = rep.Public()
 	}

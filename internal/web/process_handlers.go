@@ -1,7 +1,9 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/apierror"
@@ -23,10 +25,62 @@ type processView struct {
 	AgeSeconds   float64   `json:"age_seconds"`
 	IdleSeconds  float64   `json:"idle_seconds"`
 	Connected    bool      `json:"owner_connected"`
+	Instance     string    `json:"instance,omitempty"` // the server that runs it, when several serve the class
 }
 
+// listProcesses is the teacher's live table: this instance's processes,
+// and with several instances every other instance's too (asked for their
+// own, in parallel), each row naming its instance. An instance that does
+// not answer is left out and named in "unreachable".
 func (s *Server) listProcesses(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	out := s.localProcesses()
+	body := map[string]any{"processes": out}
+	if s.cluster != nil && !(s.peer(r) && r.URL.Query().Get("local") == "1") {
+		peers, err := s.cluster.Peers(r.Context())
+		if err != nil {
+			s.log.Warn("listing the other instances failed", "err", err)
+		}
+		type answer struct {
+			id   string
+			rows []processView
+			err  error
+		}
+		answers := make(chan answer, len(peers))
+		for _, peer := range peers {
+			go func() {
+				var got struct{ Processes []processView }
+				err := s.cluster.Ask(r.Context(), r, peer.Address, "/api/admin/processes?local=1", &got)
+				answers <- answer{peer.ID, got.Processes, err}
+			}()
+		}
+		var unreachable []string
+		for range peers {
+			a := <-answers
+			if a.err != nil {
+				s.log.Warn("an instance did not give its processes", "instance", a.id, "err", a.err)
+				unreachable = append(unreachable, a.id)
+				continue
+			}
+			out = append(out, a.rows...)
+		}
+		slices.SortFunc(out, func(a, b processView) int {
+			return cmp.Or(cmp.Compare(a.User, b.User), a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
+		})
+		body["processes"] = out
+		if len(unreachable) > 0 {
+			body["unreachable"] = unreachable
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// localProcesses are this instance's rows of the table.
+func (s *Server) localProcesses() []processView {
 	out := []processView{}
+	instance := ""
+	if s.cluster != nil {
+		instance = s.cluster.ID()
+	}
 	if s.runner != nil {
 		now := time.Now()
 		for _, p := range s.runner.Registry().Snapshot() {
@@ -38,17 +92,39 @@ func (s *Server) listProcesses(w http.ResponseWriter, r *http.Request, _ auth.Pr
 				ID: p.ID, User: p.Owner, Path: p.Path, Kind: string(p.Kind), State: string(p.State), PID: p.PID,
 				StartedAt: started.UTC(), LastActivity: p.LastActivity.UTC(), MemoryBytes: p.MemoryBytes, CPUSeconds: p.CPUSeconds,
 				AgeSeconds: now.Sub(started).Seconds(), IdleSeconds: now.Sub(p.LastActivity).Seconds(), Connected: p.OwnerConnected,
+				Instance: instance,
 			})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"processes": out})
+	return out
 }
 
 func (s *Server) stopProcess(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.cluster != nil && !s.peer(r) && (s.runner == nil || !s.runner.Has(r.PathValue("id"))) {
+		// Another instance runs it: the Stop goes there.
+		if addr, ok := s.cluster.Where(r.Context(), r.PathValue("id")); ok {
+			s.cluster.Forward(w, r, addr, s.clientAddr(r), s.viaTLS(r))
+			return
+		}
+	}
 	if s.runner == nil || !s.runner.StopID(r.PathValue("id"), registry.ReasonAdmin, "") {
 		s.writeError(w, r, apierror.New(apierror.NotFound, "That program is not running any more."))
 		return
 	}
 	s.log.Info("teacher stopped a program", "teacher", p.Username, "id", r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// drainInstance begins this instance's drain (as SIGTERM does): /readyz
+// turns unready at once, new students are sent to the other instances, new
+// runs here are refused, and running programs get up to --drain-timeout to
+// end before they are stopped, told why.
+func (s *Server) drainInstance(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if s.drain == nil {
+		s.writeError(w, r, apierror.New(apierror.NotFound, "Draining is not available on this server."))
+		return
+	}
+	s.log.Info("a teacher asked this instance to drain", "teacher", p.Username)
+	s.drain()
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "draining", "timeout_seconds": int(s.cfg.DrainTimeout.Seconds())})
 }

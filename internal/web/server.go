@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pythonide/pythonide/internal/auth"
+	"github.com/pythonide/pythonide/internal/cluster"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/roster"
@@ -34,6 +35,13 @@ type Deps struct {
 	Monitor *monitor.Monitor
 	// Metrics serves GET /metrics (promhttp on the server's registry); nil: 404.
 	Metrics http.Handler
+	// Cluster, when set, is this instance's membership of a class served by
+	// several (internal/cluster): WebSockets go to the student's home
+	// instance, the teacher's table and Stop reach every instance.
+	Cluster *cluster.Cluster
+	// Drain, when set, drains this instance (POST /api/admin/drain): it
+	// returns at once and drains in the background.
+	Drain func()
 }
 
 // Server holds the handlers' dependencies.
@@ -53,6 +61,9 @@ type Server struct {
 
 	mon            *monitor.Monitor
 	metricsHandler http.Handler
+	cluster        *cluster.Cluster
+	drain          func()
+	draining       atomic.Bool
 
 	// wsPing and wsRecheck are wsPingEvery and wsRecheckEvery (shorter in tests).
 	wsPing, wsRecheck time.Duration
@@ -61,7 +72,7 @@ type Server struct {
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, runner: d.Runner, log: d.Log, observe: d.Observe, started: time.Now(),
-		mon: d.Monitor, metricsHandler: d.Metrics}
+		mon: d.Monitor, metricsHandler: d.Metrics, cluster: d.Cluster, drain: d.Drain}
 	s.wsPing, s.wsRecheck = wsPingEvery, wsRecheckEvery
 	s.wsRate = auth.NewThrottle(d.Config.WSMessagesPerMin, time.Minute, time.Now)
 	for _, c := range d.Config.TrustedProxies {
@@ -71,6 +82,14 @@ func New(d Deps) *Server {
 	}
 	return s
 }
+
+// SetDraining makes /readyz answer "not ready" from now on, so the load
+// balancer stops sending new connections (the drain has begun).
+func (s *Server) SetDraining() { s.draining.Store(true) }
+
+// peer reports whether r was made or forwarded by another instance of the
+// class (it carries their shared secret).
+func (s *Server) peer(r *http.Request) bool { return s.cluster != nil && s.cluster.Vouched(r) }
 
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler {
@@ -106,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 
 	mux.Handle("GET /api/admin/processes", s.professor(s.listProcesses))
 	mux.Handle("DELETE /api/admin/processes/{id}", s.professor(s.stopProcess))
+	mux.Handle("POST /api/admin/drain", s.professor(s.drainInstance))
 
 	mux.Handle("GET /ws", s.authed(s.websocket))
 

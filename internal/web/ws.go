@@ -179,6 +179,18 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 		s.writeError(w, r, apierror.New(apierror.Forbidden, "This connection came from another website and was refused."))
 		return
 	}
+	if s.cluster != nil && !s.peer(r) {
+		// A student's programs all live on their home instance: a
+		// connection that reached another one goes there whole.
+		addr, local, err := s.cluster.Home(r.Context(), p.Username)
+		if err != nil {
+			s.log.Warn("finding a student's home instance failed; serving here", "user", p.Username, "err", err)
+		}
+		if !local {
+			s.cluster.Forward(w, r, addr, s.clientAddr(r), s.viaTLS(r))
+			return
+		}
+	}
 	spy := &hijackSpy{ResponseWriter: w}
 	conn, err := websocket.Accept(spy, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
 	if err != nil {
