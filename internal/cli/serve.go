@@ -107,7 +107,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 
 	srv = web.New(web.Deps{
 		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run, Cluster: cl,
-		Drain: func() { go drain() },
+		Drain:   func() { go drain() },
 		Monitor: obs.mon, Metrics: obs.handler(), Observe: obs.metrics.ObserveHTTP,
 		Roster: &roster.Roster{Store: st, Workspace: ws, EndSessions: func(ctx context.Context, u string) error {
 			return sessions.EndUserSessions(ctx, u, "")

@@ -69,7 +69,9 @@ type Process struct {
 
 // Charge is what p counts for in memory admission under l: nothing once
 // replaced, its full allowance until it is measured, then what it uses.
-func (p Process) Charge(l Limits) int64 { return charge(p.ReplacedBy == "", p.Sampled, p.MemoryBytes, l) }
+func (p Process) Charge(l Limits) int64 {
+	return charge(p.ReplacedBy == "", p.Sampled, p.MemoryBytes, l)
+}
 
 func charge(counted, sampled bool, mem int64, l Limits) int64 {
 	switch {
