@@ -326,3 +326,36 @@ func TestNoWorkAtInit(t *testing.T) {
 func unauthenticated(err error) bool {
 	return errors.Is(err, ErrWrongPassword) || errors.Is(err, ErrNoSession) || errors.Is(err, ErrDeactivated)
 }
+
+// Two instances sharing the database throttle as one: failures on either
+// count for both, and a success on one resets both.
+func TestSharedThrottleAcrossInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		c := newClock()
+		opts := Options{TTL: time.Hour, LoginPerUser: 3, LoginPerAddr: 10, LoginWindow: 5 * time.Minute, SharedThrottle: true, Now: c.Now}
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		a := NewManager(st, opts, quiet)
+		b := NewManager(st, opts, quiet)
+		addUser(t, st, "eve", "secret12", store.RoleStudent)
+		for i, m := range []*Manager{a, b, a} {
+			if _, _, err := m.Login(ctx, "eve", "guess", "1.1.1."+string(rune('1'+i))); !unauthenticated(err) {
+				t.Fatalf("attempt %d: %v", i, err)
+			}
+		}
+		_, _, err := b.Login(ctx, "eve", "secret12", "2.2.2.2")
+		if e := (*fault.Error)(nil); !errors.As(err, &e) || !errors.Is(err, ErrThrottled) || e.Retry <= 0 {
+			t.Fatalf("the 4th attempt, on the other instance: %v", err)
+		}
+		c.Add(5*time.Minute + time.Second) // the failures leave the window
+		if _, _, err := b.Login(ctx, "eve", "secret12", "2.2.2.2"); err != nil {
+			t.Fatalf("after the window: %v", err)
+		}
+		for i := 0; i < 2; i++ {
+			a.Login(ctx, "eve", "guess", "4.4.4.4")
+		}
+		if _, _, err := a.Login(ctx, "eve", "secret12", "4.4.4.4"); err != nil {
+			t.Fatalf("the success reset the count, so 2 failures leave room: %v", err)
+		}
+	})
+}

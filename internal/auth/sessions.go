@@ -37,7 +37,10 @@ type Options struct {
 	LoginPerUser  int
 	LoginPerAddr  int
 	LoginWindow   time.Duration
-	Now           func() time.Time
+	// SharedThrottle counts failed logins in the store instead of in
+	// memory, so several instances sharing it throttle as one.
+	SharedThrottle bool
+	Now            func() time.Time
 }
 
 // Manager authenticates requests. Activity is kept in memory and written to
@@ -47,8 +50,8 @@ type Manager struct {
 	store  *store.Store
 	opts   Options
 	log    *slog.Logger
-	byUser *Throttle
-	byAddr *Throttle
+	byUser Limiter
+	byAddr Limiter
 
 	mu    sync.Mutex
 	cache map[string]*cached // by token hash
@@ -69,7 +72,7 @@ func NewManager(st *store.Store, opts Options, log *slog.Logger) *Manager {
 	if opts.Revalidate == 0 {
 		opts.Revalidate = 5 * time.Second
 	}
-	return &Manager{
+	m := &Manager{
 		store:  st,
 		opts:   opts,
 		log:    log,
@@ -77,6 +80,11 @@ func NewManager(st *store.Store, opts Options, log *slog.Logger) *Manager {
 		byAddr: NewThrottle(opts.LoginPerAddr, opts.LoginWindow, opts.Now),
 		cache:  map[string]*cached{},
 	}
+	if opts.SharedThrottle {
+		m.byUser = NewSharedThrottle(st, "user:", opts.LoginPerUser, opts.LoginWindow, opts.Now)
+		m.byAddr = NewSharedThrottle(st, "addr:", opts.LoginPerAddr, opts.LoginWindow, opts.Now)
+	}
+	return m
 }
 
 // HashToken is how a token is kept in the store.
@@ -100,7 +108,7 @@ var errBadLogin = fault.New(ErrWrongPassword, "Wrong username or password.")
 // username's count.
 func (m *Manager) Login(ctx context.Context, username, password, addr string) (string, Principal, error) {
 	for _, t := range []struct {
-		th  *Throttle
+		th  Limiter
 		key string
 	}{{m.byUser, username}, {m.byAddr, addr}} {
 		if blocked, wait := t.th.Blocked(t.key); blocked {

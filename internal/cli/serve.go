@@ -52,6 +52,9 @@ func serve(ctx context.Context, env Env, args []string) error {
 	sessions := auth.NewManager(st, auth.Options{
 		TTL: c.SessionTTL, SingleSession: c.SingleSession,
 		LoginPerUser: c.LoginPerUser, LoginPerAddr: c.LoginPerAddr, LoginWindow: c.LoginWindow,
+		// On PostgreSQL several instances may share the class: failed
+		// logins are counted where they all see them.
+		SharedThrottle: st.Dialect() == "postgres",
 	}, log)
 	// Closed after the background work below has stopped writing to it.
 	obs := newObservability(c, st, log, env.Stdout)
@@ -166,6 +169,13 @@ func openData(ctx context.Context, c *config.Config) (*store.Store, *workspace.W
 		return nil, nil, fmt.Errorf("cannot open the database: %w", err)
 	}
 	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes, QuotaFiles: c.QuotaFiles}
+	if st.Dialect() == "postgres" {
+		// Instances sharing the database share the data volume too: a
+		// conditional save holds across them.
+		wopts.SharedLock = func(key string, fn func() error) error {
+			return st.WithLock(context.Background(), "save:"+key, fn)
+		}
+	}
 	if os.Geteuid() == 0 {
 		// Students' programs run as the sandbox uid and must be able to
 		// write their own home.

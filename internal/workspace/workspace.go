@@ -45,6 +45,11 @@ type Options struct {
 	// StaleTempAge is the age after which a leftover hidden temp file (from a
 	// crash mid-write) is removed when its folder is listed. Default 1 h.
 	StaleTempAge time.Duration
+
+	// SharedLock, when set, runs fn holding a lock named key that every
+	// instance sharing the data volume takes in turn (the database's): a
+	// conditional save's check and rename then hold across instances.
+	SharedLock func(key string, fn func() error) error
 }
 
 const (

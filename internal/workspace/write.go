@@ -52,7 +52,25 @@ func (w *Workspace) Write(a Actor, p string, r io.Reader, ifMatch string) (FileI
 
 	unlock := w.locks.lock(l.scopeKey())
 	defer unlock()
+	var info FileInfo
+	commit := func() error {
+		var err error
+		info, err = w.commitWrite(a, l, p, root, st, ifMatch)
+		return err
+	}
+	if ifMatch != "" && w.opts.SharedLock != nil {
+		// Another instance may save the same file at the same moment: the
+		// check and the rename are one step for all of them.
+		err = w.opts.SharedLock(l.scopeKey(), commit)
+	} else {
+		err = commit()
+	}
+	return info, err
+}
 
+// commitWrite checks If-Match and the quota and renames the staged file
+// over the target; the caller holds the folder's lock.
+func (w *Workspace) commitWrite(a Actor, l loc, p string, root *os.Root, st *staged, ifMatch string) (FileInfo, error) {
 	old, err := root.Lstat(l.rel)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
