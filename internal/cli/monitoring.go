@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pythonide/pythonide/internal/alarms"
 	"github.com/pythonide/pythonide/internal/cleanup"
+	"github.com/pythonide/pythonide/internal/cluster"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/degrade"
 	"github.com/pythonide/pythonide/internal/metrics"
@@ -124,4 +126,15 @@ func (o *observability) close() {
 	if err := o.closeEMF(); err != nil {
 		o.log.Warn("closing the CloudWatch metrics file", "err", err)
 	}
+}
+
+// class exports the class's totals across instances beside this one's
+// figures.
+func (o *observability) class(cl *cluster.Cluster) error {
+	return metrics.Class(o.prom, cl.ID(), func() (metrics.ClassTotals, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		t, err := cl.Totals(ctx)
+		return metrics.ClassTotals{Instances: len(t.Instances), Processes: t.Processes, Users: t.Users}, err
+	})
 }

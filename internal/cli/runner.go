@@ -83,6 +83,10 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 			return nil, nil, nil, err
 		}
 		opts.Cluster = cl
+		if err := obs.class(cl); err != nil {
+			sb.Close()
+			return nil, nil, nil, err
+		}
 		log.Info("this instance joined the class's instances", "instance", cl.ID(), "advertise", advertised(c), "lease", c.ClusterLease)
 	}
 	tracker := tracking.NewTracker(reg, st, log)

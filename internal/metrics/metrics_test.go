@@ -214,3 +214,35 @@ func TestRefusalLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestClassTotals(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var fail bool
+	if err := Class(reg, "ide-2", func() (ClassTotals, error) {
+		if fail {
+			return ClassTotals{}, errors.New("database down")
+		}
+		return ClassTotals{Instances: 3, Processes: 7, Users: 5}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	fams := scrape(t, srv.URL)
+	for name, want := range map[string]float64{"pythonide_class_instances": 3, "pythonide_class_processes": 7, "pythonide_class_users_with_programs": 5, "pythonide_class_read_failed": 0} {
+		if v, ok := value(fams, name, nil); !ok || v != want {
+			t.Errorf("%s = %v (%t), want %v", name, v, ok, want)
+		}
+	}
+	if v, ok := value(fams, "pythonide_instance_info", map[string]string{"instance": "ide-2"}); !ok || v != 1 {
+		t.Errorf("pythonide_instance_info{instance=ide-2} = %v (%t)", v, ok)
+	}
+	fail = true
+	fams = scrape(t, srv.URL)
+	if v, _ := value(fams, "pythonide_class_read_failed", nil); v != 1 {
+		t.Errorf("a failed read is not told: %v", v)
+	}
+	if _, ok := value(fams, "pythonide_class_processes", nil); ok {
+		t.Error("a stale total was exported after a failed read")
+	}
+}
