@@ -116,4 +116,21 @@ func TestCheckerResync(t *testing.T) {
 	if r.Missing != 1 || r.Foreign != 0 {
 		t.Fatalf("%+v", r)
 	}
+
+	// The messages after the gap may begin mid-line: that tail of a line
+	// whose start was dropped is not foreign, and the jump is still
+	// sanctioned for the first whole line after it.
+	c = NewChecker("n")
+	c.Feed("LT n 1\nLT n")
+	c.Resync()
+	c.Feed(" 7 payload\nLT n 9\nLT n 10\n")
+	if r := c.Finish(100, true); r.Missing != 0 || r.Foreign != 0 {
+		t.Fatalf("a line's tail after a sanctioned gap: %+v", r)
+	}
+	// Anywhere else such a fragment is foreign.
+	c = NewChecker("n")
+	c.Feed("LT n 1\n 7 payload\nLT n 2\n")
+	if r := c.Finish(2, false); r.Foreign != 1 {
+		t.Fatalf("a fragment without a gap: %+v", r)
+	}
 }

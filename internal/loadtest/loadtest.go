@@ -35,7 +35,8 @@ type test struct {
 	attempts atomic.Int64
 	active   atomic.Int64
 	// slowDrops counts connections the server closed as too slow (the
-	// student re-attached); replayLost the messages it no longer had.
+	// student re-attached); replayLost the flood messages that left the
+	// bounded log before the student read them.
 	slowDrops  atomic.Int64
 	replayLost atomic.Int64
 	// stopRaces counts stops that crossed the program's own end: the

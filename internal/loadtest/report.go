@@ -39,8 +39,9 @@ type Report struct {
 	Output OutputStats `json:"output"`
 	// SlowDisconnects counts connections the server closed because the
 	// student did not keep up with a program's output; ReplayLost the
-	// messages of print floods gone from the replay buffer when the
-	// student re-attached. Neither is an anomaly by the API's design, but
+	// messages of print floods that left the process's bounded log before
+	// the student read them (re-attached, or reading slower than the flood
+	// printed). Neither is an anomaly by the API's design, but
 	// both show a server (or a load generator) short of CPU.
 	SlowDisconnects int64 `json:"slow_disconnects"`
 	ReplayLost      int64 `json:"replay_lost_messages"`
@@ -153,8 +154,8 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, e := range o.Examples {
 		fmt.Fprintf(w, "    e.g. %s\n", e)
 	}
-	if r.SlowDisconnects > 0 {
-		fmt.Fprintf(w, "connections closed by the server as too slow: %d (re-attached; %d flood messages no longer kept)\n", r.SlowDisconnects, r.ReplayLost)
+	if r.SlowDisconnects > 0 || r.ReplayLost > 0 {
+		fmt.Fprintf(w, "connections closed by the server as too slow: %d (re-attached); flood messages skipped, no longer kept when read: %d\n", r.SlowDisconnects, r.ReplayLost)
 	}
 	if r.StopRaces > 0 {
 		fmt.Fprintf(w, "stops that crossed the program's own end (not_found, then its exit): %d\n", r.StopRaces)

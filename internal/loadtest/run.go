@@ -32,7 +32,6 @@ type runState struct {
 	stderr   string
 	stderrOK bool // the program may write to stderr (a MemoryError traceback)
 	lossOK   bool // the run is cut short anyway (a flood): output lost from the replay buffer is counted apart
-	attached bool // the next message is the first after a re-attach
 	slow     int  // times the server dropped the connection as too slow
 }
 
@@ -94,11 +93,14 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m protocol.M
 			continue
 		}
 		if m.Seq != 0 {
+			// A run's messages are numbered from 1, so a gap shows even
+			// before the first message.
 			switch {
-			case rs.lastSeq == 0 || m.Seq == rs.lastSeq+1:
-			case rs.attached && m.Seq > rs.lastSeq && rs.lossOK:
-				// The replay buffer had dropped these while the client
-				// was away: by design, for output this fast.
+			case m.Seq == rs.lastSeq+1:
+			case m.Seq > rs.lastSeq && rs.lossOK:
+				// These left the process's bounded log before this
+				// student read them (away, or reading slower than a
+				// flood prints): by the API's design, for output this fast.
 				s.lt.replayLost.Add(int64(m.Seq - rs.lastSeq - 1))
 				rs.chk.Resync()
 			default:
@@ -106,7 +108,6 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m protocol.M
 			}
 			rs.lastSeq = m.Seq
 		}
-		rs.attached = false
 		rs.lastType = m.Type
 		switch m.Type {
 		case protocol.MsgStdout:
@@ -289,7 +290,6 @@ func (s *student) reattach(ctx context.Context, rs *runState) *opError {
 	if err := s.ws.send(ctx, protocol.Request{Type: protocol.ReqAttach, ID: rs.id, Since: rs.lastSeq}); err != nil {
 		return err
 	}
-	rs.attached = true
 	if err := s.pump(ctx, rs, func(m protocol.Message) bool { return m.Type != protocol.MsgExit }); err != nil {
 		return err
 	}

@@ -106,3 +106,32 @@ func TestStopNotFoundWithoutExitFails(t *testing.T) {
 		t.Fatalf("a stop with no exit passed: %v", err)
 	}
 }
+
+// TestGapsFromTheFirstMessage: a run's messages are numbered from 1, so a
+// first message numbered 3 is a gap. For a flood it is the API's designed
+// skip (the student read slower than the bounded log kept), counted apart;
+// for any other run it is an anomaly.
+func TestGapsFromTheFirstMessage(t *testing.T) {
+	c := scriptedWS(t, func(id string) []protocol.Message {
+		return []protocol.Message{
+			{Type: protocol.MsgStdout, ID: id, Seq: 3, Data: "0 tail of a line\nLT n 50\n"},
+			{Type: protocol.MsgExit, ID: id, Seq: 4, Reason: "stopped"},
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, flood := range []bool{true, false} {
+		s, rs := stopStudent(t, c)
+		rs.lastSeq, rs.lossOK = 0, flood
+		if err := s.stop(ctx, rs, "stopped"); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		res := rs.chk.Finish(100, true)
+		switch {
+		case flood && (s.lt.out.SeqGaps != 0 || s.lt.replayLost.Load() != 2 || !res.Clean()):
+			t.Errorf("a flood's skipped start: gaps %d, skipped %d, %+v", s.lt.out.SeqGaps, s.lt.replayLost.Load(), res)
+		case !flood && s.lt.out.SeqGaps != 1:
+			t.Errorf("a run's missing first messages were not a gap: gaps %d", s.lt.out.SeqGaps)
+		}
+	}
+}
