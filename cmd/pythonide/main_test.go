@@ -55,10 +55,11 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startServer runs `pythonide serve` and waits until it answers.
-func startServer(t *testing.T, data, addr string) *exec.Cmd {
+// startServer runs `pythonide serve` (with any extra flags) and waits
+// until it answers.
+func startServer(t *testing.T, data, addr string, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := command(t, data, "serve", "--listen", addr)
+	cmd := command(t, data, append([]string{"serve", "--listen", addr}, extra...)...)
 	log, err := os.OpenFile(filepath.Join(data, "..", "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
