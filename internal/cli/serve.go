@@ -17,6 +17,7 @@ import (
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/roster"
+	"github.com/pythonide/pythonide/internal/scalein"
 	"github.com/pythonide/pythonide/internal/store"
 	"github.com/pythonide/pythonide/internal/web"
 	"github.com/pythonide/pythonide/internal/workspace"
@@ -70,6 +71,11 @@ func serve(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer sb.Close()
+	// On ECS, a task that runs programs is kept from scale-in.
+	if p := scalein.New(scalein.Options{AgentURI: env.Getenv(scalein.AgentEnv),
+		Busy: func() bool { return run.Registry().Stats().Processes > 0 }}, log); p != nil {
+		goBackground(func() { p.Run(bg) })
+	}
 	if cl != nil {
 		defer func() {
 			lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
