@@ -341,7 +341,7 @@ func TestCloudFormationLint(t *testing.T) {
 	if err != nil {
 		t.Skip("cfn-lint is not installed on this machine")
 	}
-	out, err := exec.Command(lint, "cloudwatch-alarms.yaml").CombinedOutput()
+	out, err := exec.Command(lint, "cloudwatch-alarms.yaml", "ecs-service.yaml").CombinedOutput()
 	if err != nil {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}
