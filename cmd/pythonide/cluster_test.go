@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -178,7 +179,7 @@ func rowsOf(rows []tableRow, user string) (out []tableRow) {
 
 func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 	const lease = 3 * time.Second
-	c := newClass(t, 3, "--cluster-lease", lease.String(), "--max-processes", "5", "--max-processes-per-user", "3")
+	c := newClass(t, 3, "--cluster-lease", lease.String(), "--max-processes", "5", "--max-processes-per-user", "3", "--drain-timeout", "3s")
 	students := []string{"alice", "bob", "carol"}
 	for _, s := range students {
 		addUser(t, c.data, s, s+"-pw-1")
@@ -381,6 +382,58 @@ func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 	save(t, clients["carol"], c.lb, "Local/carol/"+unique+"_carol0.py", "print('carried on')\n")
 	if a := do(t, clients["carol"], "GET", "http://"+c.lb+"/api/files/content?path=Local/carol/"+unique+"_carol0.py", ""); a.body != "print('carried on')\n" {
 		t.Errorf("carol's save after the kill reads back %q", a.body)
+	}
+
+	// The teacher drains carol's new home by name, through the balancer:
+	// it leaves the balancer, her running programs may go on for the
+	// drain's time and are then stopped saying why, a new run of hers is
+	// refused saying why, and her next connection gets a home elsewhere.
+	newHome := rowsOf(must(table(t, prof, c.lb)), "carol")[0].Instance
+	drain := func(cl *http.Client, instance string) answer {
+		req, _ := http.NewRequest("POST", "http://"+c.lb+"/api/admin/drain?instance="+instance, nil)
+		req.Header.Set("Origin", "http://"+c.lb)
+		res, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return answer{status: res.StatusCode, body: string(b)}
+	}
+	if a := drain(clients["alice"], newHome); a.status != http.StatusForbidden {
+		t.Errorf("a student drains an instance: %d %s", a.status, a.body)
+	}
+	if a := drain(prof, "no-such-instance"); a.status != http.StatusNotFound {
+		t.Errorf("draining an unknown instance: %d %s", a.status, a.body)
+	}
+	if a := drain(prof, newHome); a.status != http.StatusAccepted || !strings.Contains(a.body, "draining") {
+		t.Fatalf("the teacher drains %s: %d %s", newHome, a.status, a.body)
+	}
+	var drained *instance
+	for _, in := range c.inst {
+		if in.id == newHome {
+			drained = in
+		}
+	}
+	if a := do(t, http.DefaultClient, "GET", "http://"+drained.addr+"/readyz", ""); a.status != http.StatusServiceUnavailable || !strings.Contains(a.body, "draining") {
+		t.Errorf("/readyz of the draining instance: %d %s", a.status, a.body)
+	}
+	start(wc, "carol", "c4")
+	if _, m := wc.untilAny(t, "c4", "error", "started"); m["type"] != "error" || !strings.Contains(fmt.Sprint(m["message"]), "being replaced") {
+		t.Errorf("a new run on the draining instance: %v", m)
+	}
+	for _, id := range []string{"c1", "c2", "c3"} {
+		if _, m := wc.until(t, id, "exit"); m["reason"] != "shutdown" || m["message"] == "" {
+			t.Errorf("carol's %s after the drain's time: %v", id, m)
+		}
+	}
+	wd := dialWS(t, clients["carol"], c.lb)
+	start(wd, "carol", "c5")
+	wd.until(t, "c5", "input_request")
+	for _, r := range rowsOf(must(table(t, prof, c.lb)), "carol") {
+		if r.Instance == newHome || r.Instance == dead.id {
+			t.Errorf("carol's run after the drain is on %s", r.Instance)
+		}
 	}
 }
 

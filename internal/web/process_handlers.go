@@ -119,7 +119,27 @@ func (s *Server) stopProcess(w http.ResponseWriter, r *http.Request, p auth.Prin
 // turns unready at once, new students are sent to the other instances, new
 // runs here are refused, and running programs get up to --drain-timeout to
 // end before they are stopped, told why.
+//
+// With several instances, ?instance=ID names the one to drain (the balancer
+// picks any): the request goes to it.
 func (s *Server) drainInstance(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if id := r.URL.Query().Get("instance"); id != "" && (s.cluster == nil || id != s.cluster.ID()) {
+		if s.cluster != nil && !s.peer(r) {
+			peers, err := s.cluster.Peers(r.Context())
+			if err != nil {
+				s.writeError(w, r, apierror.New(apierror.Unavailable, "The other instances cannot be listed right now; try again in a moment."))
+				return
+			}
+			for _, peer := range peers {
+				if peer.ID == id {
+					s.cluster.Forward(w, r, peer.Address, s.clientAddr(r), s.viaTLS(r))
+					return
+				}
+			}
+		}
+		s.writeError(w, r, apierror.New(apierror.NotFound, "No live instance is named %q.", id))
+		return
+	}
 	if s.drain == nil {
 		s.writeError(w, r, apierror.New(apierror.NotFound, "Draining is not available on this server."))
 		return
