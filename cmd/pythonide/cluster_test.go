@@ -278,6 +278,30 @@ func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 		t.Errorf("re-attached after the stop: %v", m)
 	}
 
+	// Warm interpreters follow the same rule: alice's connections through
+	// the other instances warm nothing there; each instance keeps one, for
+	// the student whose home it is.
+	warm := func(addr string) int {
+		var h struct{ Processes struct{ Warm int } }
+		json.Unmarshal([]byte(health(t, addr).raw), &h)
+		return h.Processes.Warm
+	}
+	allOne := func() bool {
+		for _, in := range c.inst {
+			if warm(in.addr) != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	if !waitFor(15*time.Second, allOne) {
+		t.Errorf("warm interpreters, by instance: %d %d %d (want one each)", warm(c.inst[0].addr), warm(c.inst[1].addr), warm(c.inst[2].addr))
+	}
+	time.Sleep(2 * time.Second) // a warm interpreter starts in well under a second
+	if !allOne() {
+		t.Errorf("with alice connected through every instance, warm interpreters by instance: %d %d %d", warm(c.inst[0].addr), warm(c.inst[1].addr), warm(c.inst[2].addr))
+	}
+
 	// The professor stops one of bob's programs from an instance that is
 	// not its home; /health and /metrics on any instance count the class.
 	stopID, stopOn := rowsOf(rows, "bob")[0].ID, home["bob"]
