@@ -28,6 +28,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"os"
@@ -225,14 +226,19 @@ func (c *Cluster) Ended(id string) {
 // the peer at addr — claiming it for this instance when no live instance
 // does. A new student is never given a draining instance.
 func (c *Cluster) Home(ctx context.Context, owner string) (addr string, local bool, err error) {
+	claimFor := c.opts.ID
 	if c.draining.Load() {
-		// Keep owners whose programs run here; send the others on.
+		// Keep owners whose programs run here; send the others on, to a
+		// peer that does not drain (or keep them, when none is left).
 		if len(c.reg.ByOwner(owner)) > 0 {
 			c.claimed(owner)
 			return "", true, nil
 		}
+		if p, ok := c.successor(ctx, owner); ok {
+			claimFor = p
+		}
 	}
-	home, err := c.st.Home(ctx, owner, c.opts.ID, c.opts.Lease)
+	home, err := c.st.Home(ctx, owner, claimFor, c.opts.Lease)
 	if err != nil {
 		return "", true, err
 	}
@@ -250,6 +256,27 @@ func (c *Cluster) Home(ctx context.Context, owner string) (addr string, local bo
 		}
 	}
 	return "", true, nil // it died between the two reads: serve here
+}
+
+// successor is the peer a draining instance gives a new student: one that
+// does not drain, the same one for the same student (spread by name).
+func (c *Cluster) successor(ctx context.Context, owner string) (string, bool) {
+	peers, err := c.Peers(ctx)
+	if err != nil {
+		return "", false
+	}
+	var ok []string
+	for _, p := range peers {
+		if !p.Draining {
+			ok = append(ok, p.ID)
+		}
+	}
+	if len(ok) == 0 {
+		return "", false
+	}
+	h := fnv.New32a()
+	h.Write([]byte(owner))
+	return ok[h.Sum32()%uint32(len(ok))], true
 }
 
 func (c *Cluster) claimed(owner string) {
