@@ -446,10 +446,21 @@ func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 	if _, m := wc.untilAny(t, "c4", "error", "started"); m["type"] != "error" || !strings.Contains(fmt.Sprint(m["message"]), "being replaced") {
 		t.Errorf("a new run on the draining instance: %v", m)
 	}
-	for _, id := range []string{"c1", "c2", "c3"} {
-		if _, m := wc.until(t, id, "exit"); m["reason"] != "shutdown" || m["message"] == "" {
-			t.Errorf("carol's %s after the drain's time: %v", id, m)
+	ended := map[any]bool{}
+	for range 3 { // in any order
+		m := wc.next(t, "exit")
+		ended[m["id"]] = true
+		if m["reason"] != "shutdown" || m["message"] == "" {
+			t.Errorf("carol's %v after the drain's time: %v", m["id"], m)
 		}
+	}
+	if !ended["c1"] || !ended["c2"] || !ended["c3"] {
+		t.Errorf("after the drain's time, ended: %v", ended)
+	}
+	// Once her programs have ended (as the refusal told her), her next
+	// connection goes elsewhere.
+	if !waitFor(10*time.Second, func() bool { return len(rowsOf(must(table(t, prof, c.lb)), "carol")) == 0 }) {
+		t.Fatalf("carol's drained programs are still listed: %+v", must(table(t, prof, c.lb)))
 	}
 	wd := dialWS(t, clients["carol"], c.lb)
 	start(wd, "carol", "c5")

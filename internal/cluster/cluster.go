@@ -236,6 +236,11 @@ func (c *Cluster) Home(ctx context.Context, owner string) (addr string, local bo
 		}
 		if p, ok := c.successor(ctx, owner); ok {
 			claimFor = p
+			// Give up any claim here first (rows of programs that just
+			// ended could still make it count).
+			if err := c.st.LeaveHomes(ctx, c.opts.ID, []string{owner}); err != nil {
+				return "", true, err
+			}
 		}
 	}
 	home, err := c.st.Home(ctx, owner, claimFor, c.opts.Lease)

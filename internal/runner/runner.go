@@ -198,17 +198,9 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 	}
 	key := clientKey{u.Name, clientID}
 	r.mu.Lock()
-	if r.closing {
+	if err := r.mayStart(key); err != nil {
 		r.mu.Unlock()
-		return nil, fault.New(ErrUnavailable, "The server is restarting. Please try again in a moment.")
-	}
-	if r.draining {
-		r.mu.Unlock()
-		return nil, fault.New(ErrUnavailable, "This server is being replaced, so new programs cannot start on it. Your running programs go on; reload the page once they have ended to carry on with another server.")
-	}
-	if _, busy := r.byClient[key]; busy {
-		r.mu.Unlock()
-		return nil, fault.New(ErrInvalid, "A program with this id is already running; stop it first or use a new id.")
+		return nil, err
 	}
 	w := r.takeWarm(u.Name, l)
 	id := newRegistryID()
@@ -216,19 +208,30 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		id = w.id // it names the cgroup the interpreter already runs in
 	}
 	req := registry.Request{ID: id, Owner: u.Name, Path: path, Kind: kind}
+	refused := func(err error) (*Subscription, error) {
+		r.putBackWarm(w)
+		r.mu.Unlock()
+		if r.opts.Observe != nil {
+			r.opts.Observe.Refused(err)
+		}
+		return nil, err
+	}
 	if c := r.opts.Cluster; c != nil {
 		// The class's limits, across every instance: one transaction in the
-		// shared database (a few milliseconds; bounded).
+		// shared database (a few milliseconds; bounded), outside r.mu so
+		// no other program waits for it.
+		r.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		err := c.Admit(ctx, req, r.reg.Limits())
 		cancel()
-		if err != nil {
-			r.putBackWarm(w)
-			r.mu.Unlock()
-			if r.opts.Observe != nil {
-				r.opts.Observe.Refused(err)
+		r.mu.Lock()
+		if err == nil {
+			if err = r.mayStart(key); err != nil {
+				go c.Ended(id)
 			}
-			return nil, err
+		}
+		if err != nil {
+			return refused(err)
 		}
 	}
 	replaced, err := r.reg.Admit(req)
@@ -236,12 +239,7 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		if c := r.opts.Cluster; c != nil {
 			go c.Ended(id)
 		}
-		r.putBackWarm(w)
-		r.mu.Unlock()
-		if r.opts.Observe != nil {
-			r.opts.Observe.Refused(err)
-		}
-		return nil, err
+		return refused(err)
 	}
 	p := newProc(r, id, u, clientID, path, kind, w)
 	p.layout = l
@@ -265,6 +263,21 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 	}()
 	r.warmUp(u) // for the next run
 	return sub, nil
+}
+
+// mayStart says why a run with key may not start now, if it may not; the
+// caller holds r.mu.
+func (r *Runner) mayStart(key clientKey) error {
+	switch { // a drain ends in a shutdown: it says why
+	case r.draining:
+		return fault.New(ErrUnavailable, "This server is being replaced, so new programs cannot start on it. Your running programs go on; reload the page once they have ended to carry on with another server.")
+	case r.closing:
+		return fault.New(ErrUnavailable, "The server is restarting. Please try again in a moment.")
+	}
+	if _, busy := r.byClient[key]; busy {
+		return fault.New(ErrInvalid, "A program with this id is already running; stop it first or use a new id.")
+	}
+	return nil
 }
 
 // Stdin sends a line (or a block of lines) to a program's input() or REPL.

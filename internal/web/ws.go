@@ -179,9 +179,12 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 		s.writeError(w, r, apierror.New(apierror.Forbidden, "This connection came from another website and was refused."))
 		return
 	}
-	if s.cluster != nil && !s.peer(r) {
+	if s.cluster != nil && (!s.peer(r) || s.cluster.Draining()) {
 		// A student's programs all live on their home instance: a
-		// connection that reached another one goes there whole.
+		// connection that reached another one goes there whole. A
+		// draining instance asks even when a peer sent the connection
+		// (the peer's view may lag by the rows of programs that just
+		// ended here): it keeps only students whose programs run here.
 		addr, local, err := s.cluster.Home(r.Context(), p.Username)
 		if err != nil {
 			s.log.Warn("finding a student's home instance failed; serving here", "user", p.Username, "err", err)
