@@ -19,7 +19,7 @@ import (
 )
 
 // join makes one instance of a class on st, with its own registry.
-func join(t *testing.T, st *store.Store, id string, lease time.Duration) *Cluster {
+func join(t testing.TB, st *store.Store, id string, lease time.Duration) *Cluster {
 	t.Helper()
 	reg, err := registry.New(registry.DefaultLimits(), nil)
 	if err != nil {
@@ -207,5 +207,28 @@ func TestForwardVouches(t *testing.T) {
 	a.Forward(rec, httptest.NewRequest("GET", "http://ide.school.example/ws", nil), "127.0.0.1:1", "203.0.113.9", false)
 	if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "does not answer") {
 		t.Errorf("forward to a dead peer: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// BenchmarkAdmit is the class-wide admission a run pays on PostgreSQL
+// (one transaction under the advisory lock), with a class of 50 programs
+// already running on another instance (as many as 3 GiB admits at 50 MiB
+// each, with room), and the row's removal at its end.
+func BenchmarkAdmit(b *testing.B) {
+	st := storetest.Postgres(b)
+	a, other := join(b, st, "a", 15*time.Second), join(b, st, "b", 15*time.Second)
+	l := registry.DefaultLimits()
+	for i := range 50 {
+		if err := admit(other, req(fmt.Sprintf("o%d", i), fmt.Sprintf("u%d", i%37)), l); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		id := fmt.Sprintf("p%d", i)
+		if err := a.Admit(context.Background(), req(id, "alice"), l); err != nil {
+			b.Fatal(err)
+		}
+		a.Ended(id)
 	}
 }
