@@ -138,14 +138,7 @@ func (c *class) answeredBy() string {
 	return h.Instance
 }
 
-func addProfessor(t *testing.T, data, name, pw string) {
-	t.Helper()
-	add := command(t, data, "user", "add", name, "--role", "professor", "--password-stdin")
-	add.Stdin = strings.NewReader(pw + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("user add %s: %v\n%s", name, err, out)
-	}
-}
+func addProfessor(t *testing.T, data, name, pw string) { addUserAs(t, data, name, "professor", pw) }
 
 type tableRow struct {
 	ID, User, Path, Instance string
@@ -246,7 +239,7 @@ func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 	// student is under their own limit of 3, and each has a different home.
 	for _, s := range students {
 		start(ws[s], s, s+"-sixth")
-		_, m := ws[s].untilAny(t, s+"-sixth", "error", "started")
+		m := ws[s].untilAny(t, s+"-sixth", "error", "started")
 		if m["type"] != "error" || m["code"] != "limit_reached" || !strings.Contains(fmt.Sprint(m["message"]), "limit of 5 programs") {
 			t.Errorf("a sixth program by %s (home %s): %v", s, home[s], m)
 		}
@@ -385,7 +378,7 @@ func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 	// class's five slots would not hold them had the dead instance kept its.
 	wc := dialWS(t, clients["carol"], c.lb)
 	wc.send(t, map[string]any{"type": "attach", "id": "carol0", "since": 0})
-	if _, m := wc.untilAny(t, "carol0", "error", "exit"); m["type"] != "error" || !strings.Contains(fmt.Sprint(m["message"]), "not running") {
+	if m := wc.untilAny(t, "carol0", "error", "exit"); m["type"] != "error" || !strings.Contains(fmt.Sprint(m["message"]), "not running") {
 		t.Errorf("re-attaching to a program of the killed instance: %v", m)
 	}
 	for _, s := range students {
@@ -443,7 +436,7 @@ func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 		t.Errorf("/readyz of the draining instance: %d %s", a.status, a.body)
 	}
 	start(wc, "carol", "c4")
-	if _, m := wc.untilAny(t, "c4", "error", "started"); m["type"] != "error" || !strings.Contains(fmt.Sprint(m["message"]), "being replaced") {
+	if m := wc.untilAny(t, "c4", "error", "started"); m["type"] != "error" || !strings.Contains(fmt.Sprint(m["message"]), "being replaced") {
 		t.Errorf("a new run on the draining instance: %v", m)
 	}
 	ended := map[any]bool{}
@@ -504,43 +497,32 @@ func (w *wsClient) line(t *testing.T, id string) string {
 // next returns the first message of type typ, whichever program's.
 func (w *wsClient) next(t *testing.T, typ string) map[string]any {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case m, ok := <-w.msgs:
-			if !ok {
-				t.Fatalf("connection closed while waiting for %s", typ)
-			}
-			if m["type"] == typ {
-				return m
-			}
-		case <-deadline:
-			t.Fatalf("no %s within 30 s", typ)
-		}
-	}
+	return w.first(t, typ, func(m map[string]any) bool { return m["type"] == typ })
 }
 
 // untilAny returns id's first message of type a or b.
-func (w *wsClient) untilAny(t *testing.T, id, a, b string) (stdout string, msg map[string]any) {
+func (w *wsClient) untilAny(t *testing.T, id, a, b string) map[string]any {
+	t.Helper()
+	return w.first(t, a+" or "+b+" of "+id, func(m map[string]any) bool {
+		return m["id"] == id && (m["type"] == a || m["type"] == b)
+	})
+}
+
+// first returns the first message match accepts (it sees every one).
+func (w *wsClient) first(t *testing.T, what string, match func(map[string]any) bool) map[string]any {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
 		select {
 		case m, ok := <-w.msgs:
 			if !ok {
-				return stdout, map[string]any{"type": "closed"}
+				t.Fatalf("connection closed while waiting for %s", what)
 			}
-			if m["id"] != id {
-				continue
-			}
-			if m["type"] == "stdout" {
-				stdout += m["data"].(string)
-			}
-			if m["type"] == a || m["type"] == b {
-				return stdout, m
+			if match(m) {
+				return m
 			}
 		case <-deadline:
-			t.Fatalf("no %s or %s of %q within 30 s", a, b, id)
+			t.Fatalf("no %s within 30 s", what)
 		}
 	}
 }

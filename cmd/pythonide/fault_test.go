@@ -36,9 +36,11 @@ func faultEnv(t *testing.T) (dir string) {
 	return dir
 }
 
-func addUser(t *testing.T, data, name, pw string) {
+func addUser(t *testing.T, data, name, pw string) { addUserAs(t, data, name, "student", pw) }
+
+func addUserAs(t *testing.T, data, name, role, pw string) {
 	t.Helper()
-	add := command(t, data, "user", "add", name, "--role", "student", "--password-stdin")
+	add := command(t, data, "user", "add", name, "--role", role, "--password-stdin")
 	add.Stdin = strings.NewReader(pw + "\n")
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("user add %s: %v\n%s", name, err, out)
