@@ -19,6 +19,7 @@ type Group struct {
 	fs     FS
 	v2     string
 	limits bool // the v2 folder holds the limits
+	cpu    bool // and its CPU weight
 	v1     map[string]string
 }
 
@@ -48,7 +49,7 @@ func (t *Tree) Create(id string, lim Limits) (*Group, error) {
 
 func (t *Tree) create(id string, lim Limits) (*Group, error) {
 	fsys := t.fs
-	g := &Group{fs: fsys, v1: map[string]string{}, limits: t.v2Limits}
+	g := &Group{fs: fsys, v1: map[string]string{}, limits: t.v2Limits, cpu: t.v2CPU}
 	fail := func(err error) (*Group, error) {
 		g.Remove()
 		return nil, err
@@ -70,10 +71,14 @@ func (t *Tree) create(id string, lim Limits) (*Group, error) {
 			return g, nil
 		}
 	}
+	made := map[string]bool{} // two controllers may share a hierarchy (cpu,cpuacct)
 	for ctrl, parent := range t.v1 {
 		dir := filepath.Join(parent, id)
-		if err := fsys.Mkdir(dir); err != nil {
-			return fail(err)
+		if !made[dir] {
+			if err := fsys.Mkdir(dir); err != nil {
+				return fail(err)
+			}
+			made[dir] = true
 		}
 		g.v1[ctrl] = dir
 	}
@@ -96,6 +101,18 @@ func (t *Tree) create(id string, lim Limits) (*Group, error) {
 		}
 	}
 	return g, nil
+}
+
+// SetCPUWeight sets the group's share of the students' CPU (v2's scale:
+// DefaultWeight is 100); without a cpu controller it does nothing.
+func (g *Group) SetCPUWeight(weight int) error {
+	switch {
+	case g.cpu:
+		return setWeight(g.fs, g.v2, "", weight)
+	case !g.limits && g.v1["cpu"] != "":
+		return setWeight(g.fs, "", g.v1["cpu"], weight)
+	}
+	return nil
 }
 
 // JoinFiles are the v1 cgroup.procs files a process writes its own pid into

@@ -14,8 +14,19 @@ import (
 
 // Controllers is what a Tree needs of v1 when v2 has no controllers:
 // memory and pids limits, the freezer to kill a tree whole, cpuacct for CPU
-// time.
-var Controllers = []string{"memory", "pids", "freezer", "cpuacct"}
+// time, cpu for the students' share of it.
+var Controllers = []string{"memory", "pids", "freezer", "cpuacct", "cpu"}
+
+// CPU weights, on v2's scale (cpu.weight: 1–10000, 100 by default; v1's
+// cpu.shares are 1024/100 of it).
+const (
+	// StudentsWeight is the weight of every student program together (the
+	// shared <name> folder) beside the server's 100: when the server wants
+	// the CPU it gets ten elevenths of it, whatever the students run.
+	StudentsWeight = 10
+	// DefaultWeight is a program's weight until told otherwise.
+	DefaultWeight = 100
+)
 
 // Tree is one server's subtree: <the server's cgroup>/<name>/<instance>/,
 // with a Group per process below it. The <name> folder is shared by every
@@ -32,7 +43,9 @@ type Tree struct {
 
 	v2       string            // our instance subtree in v2 ("" if none): cgroup.kill, placement, cpu.stat
 	v2Limits bool              // v2 has memory and pids enabled below v2
+	v2CPU    bool              // v2 has cpu enabled below v2 as well
 	v1       map[string]string // controller -> our instance subtree in v1 (used when !v2Limits)
+	cpuMax   float64           // cores every student program together may use (0: no cap)
 
 	mu        sync.Mutex // serialises Recreate; guards the two below
 	recreated int        // times the subtree vanished and was made again
@@ -134,8 +147,12 @@ func (t *Tree) enableV2() error {
 	if !slices.Contains(avail, "memory") || !slices.Contains(avail, "pids") {
 		return errors.New("memory and pids controllers are not delegated to the server's cgroup")
 	}
+	ctrls := "+memory +pids"
+	if slices.Contains(avail, "cpu") {
+		ctrls += " +cpu"
+	}
 	base := filepath.Dir(t.v2)
-	if err := fsys.WriteFile(filepath.Join(own, "cgroup.subtree_control"), "+memory +pids"); err != nil {
+	if err := fsys.WriteFile(filepath.Join(own, "cgroup.subtree_control"), ctrls); err != nil {
 		if t.place.V2Root || !errors.Is(err, syscall.EBUSY) {
 			return err
 		}
@@ -146,16 +163,80 @@ func (t *Tree) enableV2() error {
 		if err := fsys.WriteFile(filepath.Join(leaf, "cgroup.procs"), strconv.Itoa(os.Getpid())); err != nil {
 			return err
 		}
-		if err := fsys.WriteFile(filepath.Join(own, "cgroup.subtree_control"), "+memory +pids"); err != nil {
+		if err := fsys.WriteFile(filepath.Join(own, "cgroup.subtree_control"), ctrls); err != nil {
 			return fmt.Errorf("other processes share the server's cgroup: %w", err)
 		}
 	}
 	for _, d := range []string{base, t.v2} {
-		if err := fsys.WriteFile(filepath.Join(d, "cgroup.subtree_control"), "+memory +pids"); err != nil {
+		if err := fsys.WriteFile(filepath.Join(d, "cgroup.subtree_control"), ctrls); err != nil {
 			return err
 		}
 	}
+	t.v2CPU = strings.Contains(ctrls, "cpu")
 	return fsys.WriteFile(filepath.Join(t.v2, "memory.max"), strconv.FormatInt(t.total, 10))
+}
+
+// CPU names how the students' share of the CPU is kept: "cgroup v2" or
+// "cgroup v1" (weights: the server first, each student's programs one
+// share), or "" when no cpu controller is ours (niceness alone, then).
+func (t *Tree) CPU() string {
+	switch {
+	case t.v2CPU:
+		return SourceV2
+	case !t.v2Limits && t.v1["cpu"] != "":
+		return SourceV1
+	}
+	return ""
+}
+
+// ShareCPU gives every student program together StudentsWeight beside the
+// server, and caps them at maxCores when above 0 (--students-cpu-max). It
+// is kept across Recreate.
+func (t *Tree) ShareCPU(maxCores float64) error {
+	t.mu.Lock()
+	t.cpuMax = maxCores
+	t.mu.Unlock()
+	return t.shareCPU()
+}
+
+func (t *Tree) shareCPU() error {
+	var errs []error
+	switch t.CPU() {
+	case SourceV2:
+		errs = append(errs, setWeight(t.fs, filepath.Dir(t.v2), "", StudentsWeight))
+		quota := "max"
+		if t.cpuMax > 0 {
+			quota = strconv.FormatInt(int64(t.cpuMax*cfsPeriod), 10)
+		}
+		errs = append(errs, t.fs.WriteFile(filepath.Join(t.v2, "cpu.max"), quota+" "+strconv.Itoa(cfsPeriod)))
+	case SourceV1:
+		d := t.v1["cpu"]
+		errs = append(errs, setWeight(t.fs, "", filepath.Dir(d), StudentsWeight))
+		quota := "-1"
+		if t.cpuMax > 0 {
+			quota = strconv.FormatInt(int64(t.cpuMax*cfsPeriod), 10)
+		}
+		errs = append(errs, t.fs.WriteFile(filepath.Join(d, "cpu.cfs_period_us"), strconv.Itoa(cfsPeriod)),
+			t.fs.WriteFile(filepath.Join(d, "cpu.cfs_quota_us"), quota))
+	default:
+		if t.cpuMax > 0 {
+			return errors.New("cgroup: no cpu controller, so --students-cpu-max cannot be kept")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cfsPeriod is the scheduler period of a CPU cap, in µs.
+const cfsPeriod = 100000
+
+// setWeight writes weight (v2's scale) to the v2 folder v2 or, converted
+// to shares, to the v1 cpu folder v1.
+func setWeight(fsys FS, v2, v1 string, weight int) error {
+	weight = min(max(weight, 1), 10000)
+	if v2 != "" {
+		return fsys.WriteFile(filepath.Join(v2, "cpu.weight"), strconv.Itoa(weight))
+	}
+	return fsys.WriteFile(filepath.Join(v1, "cpu.shares"), strconv.Itoa(max(weight*1024/100, 2)))
 }
 
 // Recreate makes the instance subtree again after it vanished (a
@@ -184,6 +265,9 @@ func (t *Tree) Recreate() error {
 				errs = append(errs, err)
 			}
 		}
+	}
+	if len(errs) == 0 && t.CPU() != "" {
+		errs = append(errs, t.shareCPU())
 	}
 	if err := errors.Join(errs...); err != nil {
 		t.lost = "the cgroup subtree vanished and could not be made again, so no program can start: " + err.Error()
@@ -226,7 +310,7 @@ func folders(v2 string, v1 map[string]string) []string {
 		out = append(out, v2)
 	}
 	for _, c := range Controllers {
-		if d := v1[c]; d != "" {
+		if d := v1[c]; d != "" && !slices.Contains(out, d) { // cpu,cpuacct may share one
 			out = append(out, d)
 		}
 	}

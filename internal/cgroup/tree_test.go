@@ -15,14 +15,17 @@ import (
 // them, and Mkdir can be made to fail.
 type kernel struct {
 	FS
-	root      string
-	failMkdir func(name string) error // nil: Mkdir works
+	root        string
+	failMkdir   func(name string) error // nil: Mkdir works
+	controllers string                  // of every folder ("memory pids" unless set)
 }
 
 var kernelFiles = map[string]string{
 	"cgroup.kill": "", "cgroup.procs": "", "cgroup.subtree_control": "", "cgroup.controllers": "memory pids",
 	"cgroup.events": "frozen 0\n", "cgroup.freeze": "0", "memory.max": "max", "memory.swap.max": "max",
 	"memory.oom.group": "0", "memory.events": "oom_kill 0\n", "memory.current": "0", "pids.max": "max", "cpu.stat": "usage_usec 0\n",
+	"cpu.weight": "100", "cpu.max": "max 100000", // v2
+	"cpu.shares": "1024", "cpu.cfs_quota_us": "-1", "cpu.cfs_period_us": "100000", "memory.limit_in_bytes": "", // v1
 }
 
 func newKernel(t *testing.T) *kernel {
@@ -45,6 +48,9 @@ func (k *kernel) Mkdir(name string) error {
 		return err
 	}
 	for f, v := range kernelFiles {
+		if f == "cgroup.controllers" && k.controllers != "" {
+			v = k.controllers
+		}
 		if err := os.WriteFile(filepath.Join(k.Path(name), f), []byte(v), 0o644); err != nil {
 			return err
 		}
@@ -200,5 +206,106 @@ func TestInstanceNames(t *testing.T) {
 		if IsInstance(s) {
 			t.Errorf("%q taken for an instance folder", s)
 		}
+	}
+}
+
+// TestCPUOnV2: with the cpu controller delegated, every student program
+// together weighs StudentsWeight beside the server, the cap is the
+// instance's cpu.max, and a program's weight is its own folder's.
+func TestCPUOnV2(t *testing.T) {
+	k := newKernel(t)
+	k.controllers = "memory pids cpu"
+	os.WriteFile(k.Path("/cg/cgroup.controllers"), []byte(k.controllers), 0o644)
+	tree, errs := NewTree(k, place(), "pythonide", InstanceName(10, 20, 1), 3<<30)
+	if len(errs) > 0 || tree.CPU() != SourceV2 {
+		t.Fatalf("CPU %q, errors %v", tree.CPU(), errs)
+	}
+	if got := readString(k, "/cg/pythonide/cgroup.subtree_control"); !strings.Contains(got, "+cpu") {
+		t.Errorf("subtree_control %q: cpu not enabled for the programs", got)
+	}
+	if err := tree.ShareCPU(1.8); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(k, "/cg/pythonide/cpu.weight"); got != "10" {
+		t.Errorf("the students' weight is %q, want 10 beside the server's 100", got)
+	}
+	if got := readString(k, "/cg/pythonide/i10-20/cpu.max"); got != "180000 100000" {
+		t.Errorf("the students' cap is %q, want 1.8 cores", got)
+	}
+	g, err := tree.Create("p1", Limits{Memory: 50 << 20, MaxProcs: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SetCPUWeight(10); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(k, "/cg/pythonide/i10-20/p1/cpu.weight"); got != "10" {
+		t.Errorf("the program's weight is %q", got)
+	}
+	// A subtree that vanished comes back with its share and cap.
+	g.Remove()
+	os.RemoveAll(k.Path("/cg/pythonide"))
+	if err := tree.Recreate(); err != nil {
+		t.Fatal(err)
+	}
+	if readString(k, "/cg/pythonide/cpu.weight") != "10" || readString(k, "/cg/pythonide/i10-20/cpu.max") != "180000 100000" {
+		t.Error("the share and the cap were not made again with the subtree")
+	}
+}
+
+// TestCPUWithoutController: v2 without the cpu controller keeps no share
+// (the sandbox falls back to niceness) and refuses a cap it cannot keep.
+func TestCPUWithoutController(t *testing.T) {
+	k := newKernel(t)
+	tree, _ := NewTree(k, place(), "pythonide", InstanceName(10, 20, 1), 3<<30)
+	if tree.CPU() != "" {
+		t.Fatalf("CPU %q without the controller", tree.CPU())
+	}
+	if err := tree.ShareCPU(0); err != nil {
+		t.Errorf("no cap asked: %v", err)
+	}
+	if err := tree.ShareCPU(1.5); err == nil {
+		t.Error("a cap without a cpu controller was accepted")
+	}
+}
+
+// TestCPUOnV1SharedHierarchy: v1 with cpu and cpuacct mounted together
+// (Debian's hybrid) makes each folder once and writes shares and quota.
+func TestCPUOnV1SharedHierarchy(t *testing.T) {
+	k := newKernel(t)
+	for _, d := range []string{"/v1", "/v1/memory", "/v1/pids", "/v1/cpu,cpuacct"} {
+		if err := k.Mkdir(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := Place{V1: map[string]string{"memory": "/v1/memory", "pids": "/v1/pids", "cpu": "/v1/cpu,cpuacct", "cpuacct": "/v1/cpu,cpuacct"}, V1Top: map[string]string{}}
+	tree, errs := NewTree(k, p, "pythonide", InstanceName(10, 20, 1), 3<<30)
+	if len(errs) > 0 || tree.CPU() != SourceV1 || tree.Mode() != "v1" {
+		t.Fatalf("CPU %q, mode %s, errors %v", tree.CPU(), tree.Mode(), errs)
+	}
+	if err := tree.ShareCPU(1.8); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(k, "/v1/cpu,cpuacct/pythonide/cpu.shares"); got != "102" {
+		t.Errorf("the students' shares are %q, want 102 beside the server's 1024", got)
+	}
+	if got := readString(k, "/v1/cpu,cpuacct/pythonide/i10-20/cpu.cfs_quota_us"); got != "180000" {
+		t.Errorf("the students' quota is %q", got)
+	}
+	g, err := tree.Create("p1", Limits{Memory: 50 << 20, MaxProcs: 32})
+	if err != nil {
+		t.Fatalf("a group where two controllers share a hierarchy: %v", err)
+	}
+	if err := g.SetCPUWeight(10); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(k, "/v1/cpu,cpuacct/pythonide/i10-20/p1/cpu.shares"); got != "102" {
+		t.Errorf("the program's shares are %q", got)
+	}
+	if n := len(g.Dirs()); n != 3 {
+		t.Errorf("the group's folders %v: one per hierarchy", g.Dirs())
+	}
+	if err := g.Remove(); err != nil {
+		t.Fatal(err)
 	}
 }

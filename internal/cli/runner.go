@@ -30,7 +30,7 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 		Python: c.Python, MemoryBytes: c.MemoryPerProc, TotalMemory: c.MemoryTotal,
 		CPUSeconds: c.CPUSeconds, MaxProcs: c.MaxThreads, MaxFileBytes: c.MaxFileBytes,
 		UID: c.SandboxUID, GID: c.SandboxUID, AllowUnconfined: c.AllowUnconfined, NoNamespaces: c.NoNamespaces,
-		CgroupName: c.CgroupName,
+		CgroupName: c.CgroupName, StudentsCPUMax: c.StudentsCPUMax,
 	}, log)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sandbox: %w", err)

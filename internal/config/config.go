@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -62,6 +63,7 @@ type Config struct {
 	NoNamespaces     bool // Landlock instead of bubblewrap even where bubblewrap works
 	SandboxUID       int
 	CgroupName       string
+	StudentsCPUMax   float64 // cores; 0: no cap
 	MaxActiveUsers   int
 	MaxProcsPerUser  int
 	MaxProcs         int
@@ -300,6 +302,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WarmInterpreters < 0 {
 		bad("--warm-interpreters must be 0 (off) or more")
+	}
+	if c.StudentsCPUMax < 0 || c.StudentsCPUMax > 0 && c.StudentsCPUMax < 0.01 || math.IsNaN(c.StudentsCPUMax) || math.IsInf(c.StudentsCPUMax, 0) {
+		bad("--students-cpu-max must be 0 (no cap) or a number of cores of at least 0.01, such as 1.8")
 	}
 	if c.SweepInterval < 100*time.Millisecond {
 		bad("--sweep-interval must be at least 100ms")

@@ -147,3 +147,15 @@ func TestPprofOnlyOnLoopback(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestStudentsCPUMax(t *testing.T) {
+	c, _, err := load(t, nil, map[string]string{"PYTHONIDE_STUDENTS_CPU_MAX": "1.8"})
+	if err != nil || c.StudentsCPUMax != 1.8 {
+		t.Fatalf("from the environment: %v %v", c.StudentsCPUMax, err)
+	}
+	for _, bad := range []string{"-1", "0.001", "NaN", "Inf", "lots"} {
+		if _, _, err := load(t, []string{"--students-cpu-max", bad}, nil); err == nil {
+			t.Errorf("--students-cpu-max %s accepted", bad)
+		}
+	}
+}

@@ -101,6 +101,9 @@ var options = []option{
 	{name: "cgroup-name", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.StringVar(&c.CgroupName, "cgroup-name", c.CgroupName, "name of the cgroup folder that holds each server's own subtree (servers on one host may share it)")
 	}},
+	{name: "students-cpu-max", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.Float64Var(&c.StudentsCPUMax, "students-cpu-max", c.StudentsCPUMax, "cores every student program together may use, e.g. 1.8 (0: no cap; the server has priority over them either way)")
+	}},
 	{name: "max-users", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.MaxActiveUsers, "max-users", c.MaxActiveUsers, "users who may have programs running at once")
 	}},

@@ -53,6 +53,7 @@ type proc struct {
 	waitFrom time.Time
 	cpu      float64
 	cpuAt    time.Time
+	busy     bool // has computed for a whole sample interval (cpu.go)
 }
 
 func newProc(r *Runner, id string, u User, clientID, path string, kind registry.Kind, w *warm) *proc {
@@ -118,6 +119,13 @@ func (p *proc) sample() {
 			// way to programs just starting and to interactive ones.
 			if err := sp.Background(); err != nil {
 				p.r.log.Debug("lowering a busy program's priority failed", "id", p.id, "err", err)
+			}
+			p.mu.Lock()
+			first := !p.busy
+			p.busy = true
+			p.mu.Unlock()
+			if first {
+				p.r.reweigh(p.owner)
 			}
 		}
 		p.checkWaiting(cpu, now)
@@ -195,6 +203,7 @@ func (p *proc) cleanup() {
 	}
 	p.stream.finish()
 	r.forget(p)
+	r.reweigh(p.owner) // the others share the weight again
 	close(p.ended)
 }
 
@@ -248,6 +257,7 @@ func (p *proc) spawn(run workspace.Runnable, began time.Time) (*interpreter, boo
 	if r.opts.Observe != nil {
 		r.opts.Observe.Started(p.kind, time.Since(began))
 	}
+	r.reweigh(p.owner)
 	if r.changed != nil {
 		r.changed(p.owner)
 	}

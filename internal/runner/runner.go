@@ -118,7 +118,8 @@ type Runner struct {
 	pool     pool
 	quit     chan struct{} // closed by Shutdown: ends the quota watch
 	closing  bool
-	draining bool // Drain: no new runs
+	draining bool       // Drain: no new runs
+	weighMu  sync.Mutex // serialises reweigh (cpu.go)
 	// selfTested is the start-up self-test's result (selftest.go).
 	selfTested *SelfTestResult
 	wg         sync.WaitGroup

@@ -24,6 +24,9 @@ type Config struct {
 	// CgroupName names the folder below the server's own cgroup that holds
 	// each instance's subtree (cgroup.go); instances on one host may share it.
 	CgroupName string
+	// StudentsCPUMax caps the CPU every student program together may use,
+	// in cores (0: no cap beyond the server's priority over them).
+	StudentsCPUMax float64
 }
 
 // Defaults, chosen from shared/SANDBOX.md measurements.

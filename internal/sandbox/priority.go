@@ -54,3 +54,15 @@ func (p *Process) renice(nice int) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Weigh sets the program's share of the students' CPU (cgroup.DefaultWeight
+// is an ordinary program's); without a cpu controller it does nothing, and
+// niceness (Background) is all there is.
+func (p *Process) Weigh(weight int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped || p.g == nil {
+		return nil
+	}
+	return p.g.SetCPUWeight(weight)
+}

@@ -27,14 +27,18 @@ type Layers struct {
 	// Staged: mounts are bound by the helper first (stage.go), so the data
 	// folder may sit below folders the sandbox uid cannot enter.
 	Staged bool `json:"staged"`
+	// CPU is how the server keeps its share of the CPU and each student
+	// theirs: "v2" or "v1" (cgroup weights), or "nice" (niceness alone: no
+	// cpu controller is the server's to use).
+	CPU string `json:"cpu"`
 }
 
 // Confined reports whether student code is kept from other people's files.
 func (l Layers) Confined() bool { return l.Namespaces || l.Landlock }
 
 func (l Layers) String() string {
-	return fmt.Sprintf("cgroup=%s namespaces=%t landlock=%t seccomp=%t rlimits=%t uid_drop=%t staged=%t",
-		l.Cgroup, l.Namespaces, l.Landlock, l.Seccomp, l.Rlimits, l.UIDDrop, l.Staged)
+	return fmt.Sprintf("cgroup=%s namespaces=%t landlock=%t seccomp=%t rlimits=%t uid_drop=%t staged=%t cpu=%s",
+		l.Cgroup, l.Namespaces, l.Landlock, l.Seccomp, l.Rlimits, l.UIDDrop, l.Staged, l.CPU)
 }
 
 // Sandbox starts confined processes. It is safe for concurrent use.
@@ -76,6 +80,17 @@ func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) 
 		log.Warn("sandbox: not root: student code runs as the server's own user and cgroups are not managed")
 	}
 	s.layers.Cgroup = s.tree.Mode()
+	s.layers.CPU = "nice"
+	switch err := s.tree.ShareCPU(cfg.StudentsCPUMax); {
+	case err != nil:
+		log.Warn("sandbox: the students' share of the CPU is not kept by cgroups; busy programs are lowered by niceness alone", "err", err)
+	case s.tree.CPU() == cgroup.SourceV2:
+		s.layers.CPU = "v2"
+	case s.tree.CPU() == cgroup.SourceV1:
+		s.layers.CPU = "v1"
+	default:
+		log.Warn("sandbox: no cpu controller is the server's to use; busy programs are lowered by niceness alone, and the server shares the CPU with them on equal terms")
+	}
 	if fi, err := os.Stat(cfg.Bwrap); err == nil && fi.Mode()&0o111 != 0 && !cfg.NoNamespaces {
 		s.layers.Namespaces = true
 		if s.layers.UIDDrop {
