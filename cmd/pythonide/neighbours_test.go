@@ -72,9 +72,13 @@ func TestTwoServersOnOneHost(t *testing.T) {
 			Lost            string            `json:"lost"`
 			CgroupRecreated int               `json:"cgroup_recreated"`
 			SelfTest        struct{ OK bool } `json:"self_test"`
+			CPU             string            `json:"cpu"`
 		} `json:"sandbox"`
 	}
 	json.Unmarshal([]byte(h.raw), &body)
+	if body.Sandbox.CPU != "v1" && body.Sandbox.CPU != "v2" && body.Sandbox.CPU != "nice" {
+		t.Errorf("/health does not say how the CPU is shared: %s", h.raw)
+	}
 	if body.Sandbox.Lost != "" || body.Sandbox.CgroupRecreated != 0 || !body.Sandbox.SelfTest.OK || h.has("sandbox") {
 		t.Errorf("A's /health after its neighbour's shutdown: %s", h.raw)
 	}

@@ -150,6 +150,7 @@ type SandboxReport struct {
 	UIDDrop    bool   `json:"uid_drop"`
 	Confined   bool   `json:"confined"`
 	Staged     bool   `json:"staged"`
+	CPU        string `json:"cpu"` // v2, v1 (cgroup weights) or nice
 	// SelfTest is the tiny confined program run before the server said it
 	// was ready (serve does not start when it fails).
 	SelfTest        *CheckReport `json:"self_test,omitempty"`
@@ -189,7 +190,7 @@ func Evaluate(s monitor.Snapshot, list []alarms.Alarm) Report {
 	}
 	if l := s.Layers; l != nil {
 		r.Sandbox = &SandboxReport{Cgroup: l.Cgroup, Namespaces: l.Namespaces, Landlock: l.Landlock, Seccomp: l.Seccomp,
-			Rlimits: l.Rlimits, UIDDrop: l.UIDDrop, Confined: l.Confined(), Staged: l.Staged,
+			Rlimits: l.Rlimits, UIDDrop: l.UIDDrop, Confined: l.Confined(), Staged: l.Staged, CPU: l.CPU,
 			Lost: s.Confinement.Lost, CgroupRecreated: s.Confinement.CgroupRecreated}
 		if st := s.Confinement.SelfTest; st != nil {
 			c := checkReport(*st)
