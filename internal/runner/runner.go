@@ -132,7 +132,7 @@ func New(reg *registry.Registry, sb *sandbox.Sandbox, ws *workspace.Workspace, o
 	opts.defaults()
 	r := &Runner{reg: reg, sb: sb, ws: ws, opts: opts, log: log, changed: changed,
 		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}, ended: map[clientKey]endedLog{},
-		pool: pool{ready: map[string]*warm{}, starting: map[string]bool{}, conns: map[string]int{}, left: map[string]time.Time{}},
+		pool: pool{ready: map[string]*warm{}, starting: map[string]*pending{}, conns: map[string]int{}, left: map[string]time.Time{}, student: map[string]string{}},
 		quit: make(chan struct{})}
 	go r.watchQuotas(r.quit)
 	return r
@@ -203,7 +203,17 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		r.mu.Unlock()
 		return nil, err
 	}
+	r.pool.student[u.Name] = run.InHome // the next warm interpreter sees what this run sees
 	w := r.takeWarm(u.Name, l)
+	if w == nil && r.awaitWarm(u.Name) {
+		// The student's warm interpreter was still starting: it is nearer
+		// than a cold start.
+		if err := r.mayStart(key); err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
+		w = r.takeWarm(u.Name, l)
+	}
 	id := newRegistryID()
 	if w != nil {
 		id = w.id // it names the cgroup the interpreter already runs in

@@ -35,11 +35,28 @@ type warm struct {
 
 // pool holds at most one warm interpreter per connected user.
 type pool struct {
-	ready    map[string]*warm // by owner
-	starting map[string]bool
+	ready    map[string]*warm     // by owner
+	starting map[string]*pending  // by owner
 	conns    map[string]int       // open connections per owner
 	left     map[string]time.Time // when an owner's last connection closed
+	// student is whose folder a teacher's last run came from: their next
+	// warm interpreter has it mounted too, so grading a student's files
+	// runs warm from the second file on.
+	student map[string]string
 }
+
+// pending is a warm interpreter on its way. A run that arrives meanwhile
+// waits for it (hurrying it to full priority) rather than starting a
+// second interpreter cold. Its fields are guarded by r.mu.
+type pending struct {
+	sp    *sandbox.Process // once spawned
+	hurry bool             // a run waits for it
+	done  chan struct{}    // closed when it is ready or has failed
+}
+
+// adoptWait bounds how long a run waits for its student's warm interpreter
+// to finish starting; a start-up slower than that is not one to wait for.
+const adoptWait = 5 * time.Second
 
 // Connected counts a connection (a browser tab) of u's and prepares a warm
 // interpreter for u when there is room in the pool.
@@ -64,6 +81,7 @@ func (r *Runner) Disconnected(owner string) {
 		return
 	}
 	delete(r.pool.conns, owner)
+	delete(r.pool.student, owner)
 	r.pool.left[owner] = time.Now()
 	if w := r.pool.ready[owner]; w != nil {
 		r.coolLater(owner, w, r.opts.WarmGrace)
@@ -104,17 +122,20 @@ func (r *Runner) warmUp(u User) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := &r.pool
-	if r.opts.Warm <= 0 || r.closing || r.draining || p.conns[u.Name] == 0 || p.ready[u.Name] != nil || p.starting[u.Name] ||
+	if r.opts.Warm <= 0 || r.closing || r.draining || p.conns[u.Name] == 0 || p.ready[u.Name] != nil || p.starting[u.Name] != nil ||
 		len(p.ready)+len(p.starting) >= r.opts.Warm {
 		return
 	}
-	p.starting[u.Name] = true
+	pw := &pending{done: make(chan struct{})}
+	p.starting[u.Name] = pw
+	student := p.student[u.Name]
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		w, err := r.startWarm(u)
+		w, err := r.startWarm(u, student, pw)
 		r.mu.Lock()
 		delete(p.starting, u.Name)
+		close(pw.done)
 		keep := err == nil && !r.closing && p.conns[u.Name] > 0 && p.ready[u.Name] == nil
 		if keep {
 			p.ready[u.Name] = w
@@ -133,9 +154,9 @@ func (r *Runner) warmUp(u User) {
 }
 
 // startWarm spawns a warm interpreter for u, seeing what a run of u's own
-// files would see.
-func (r *Runner) startWarm(u User) (*warm, error) {
-	l, err := r.layout(u.Name, "")
+// files (or of student's, for a teacher) would see.
+func (r *Runner) startWarm(u User, student string, pw *pending) (*warm, error) {
+	l, err := r.layout(u.Name, student)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +171,13 @@ func (r *Runner) startWarm(u User) (*warm, error) {
 	}, l, w.events, w.ended)
 	if err != nil {
 		return nil, err
+	}
+	r.mu.Lock()
+	pw.sp = w.sp
+	hurry := pw.hurry
+	r.mu.Unlock()
+	if hurry {
+		hurryUp(w.sp)
 	}
 	// Ready once the driver says it is loaded: a run that took it earlier
 	// would still wait for Python, and its start-up would still compete
@@ -185,6 +213,35 @@ func (r *Runner) watchWarm(w *warm) {
 		w.cmdW.Close()
 		close(w.ended)
 	}
+}
+
+// hurryUp brings a warm interpreter that a run waits for to a fresh run's
+// priority at once.
+func hurryUp(sp *sandbox.Process) {
+	sp.Foreground()
+	sp.Weigh(freshWeight)
+}
+
+// awaitWarm waits (up to adoptWait) for owner's warm interpreter that is
+// still starting, hurrying it, and reports whether there was one. The
+// caller holds r.mu; it is let go while waiting and held again after.
+func (r *Runner) awaitWarm(owner string) bool {
+	pw := r.pool.starting[owner]
+	if pw == nil {
+		return false
+	}
+	pw.hurry = true
+	sp := pw.sp
+	r.mu.Unlock()
+	if sp != nil {
+		hurryUp(sp)
+	}
+	select {
+	case <-pw.done:
+	case <-time.After(adoptWait):
+	}
+	r.mu.Lock()
+	return true
 }
 
 // takeWarm hands u's warm interpreter to a run that needs l, or nil.

@@ -316,3 +316,66 @@ func TestNewCourseFolderStartsCold(t *testing.T) {
 	}
 	r.Stop("ed", "x")
 }
+
+// A run that arrives while the student's warm interpreter is still
+// starting takes it when it is ready, rather than starting a second one
+// cold.
+func TestRunAdoptsAStartingWarmInterpreter(t *testing.T) {
+	r, ws := newWarmRunner(t, registry.DefaultLimits(), 4)
+	write(t, ws, "eve", "Local/eve/p.py", "print('warm?')\n")
+	r.Connected(User{Name: "eve"})
+	defer r.Disconnected("eve")
+	r.mu.Lock()
+	starting := r.pool.starting["eve"] != nil
+	r.mu.Unlock()
+	if !starting {
+		t.Fatal("no warm interpreter on its way right after the connection")
+	}
+	wk := make(waker, 1)
+	sub, err := r.Run(User{Name: "eve"}, "r", "Local/eve/p.py", wk) // at once
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.lookup("eve", "r")
+	if p == nil || p.warm == nil {
+		t.Fatalf("the run started cold beside the warm interpreter on its way (%+v)", p)
+	}
+	if out := stdout(collect(t, sub, wk, func(m protocol.Message) bool { return m.Type == protocol.MsgREPLReady })); out != "warm?\n" {
+		t.Errorf("output %q", out)
+	}
+	r.Stop("eve", "r")
+}
+
+// A teacher running a student's files gets a warm interpreter with that
+// student's folder mounted from the second file on.
+func TestTeacherRunsAStudentsFilesWarm(t *testing.T) {
+	r, ws := newWarmRunner(t, registry.DefaultLimits(), 4)
+	write(t, ws, "fay", "Local/fay/a.py", "print('a')\n")
+	write(t, ws, "fay", "Local/fay/b.py", "print('b')\n")
+	ws.EnsureHome("prof")
+	r.Connected(User{Name: "prof"})
+	defer r.Disconnected("prof")
+	eventually(t, "a warm interpreter for the teacher", func() bool { return r.readyWarm("prof") != nil })
+	run := func(id, file string) *proc {
+		t.Helper()
+		wk := make(waker, 1)
+		sub, err := r.Run(User{Name: "prof", Professor: true}, id, "Local/fay/"+file, wk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := r.lookup("prof", id)
+		want := strings.TrimSuffix(file, ".py") + "\n"
+		if out := stdout(collect(t, sub, wk, func(m protocol.Message) bool { return m.Type == protocol.MsgREPLReady })); out != want {
+			t.Errorf("%s printed %q", file, out)
+		}
+		r.Stop("prof", id)
+		return p
+	}
+	if p := run("first", "a.py"); p.warm != nil {
+		t.Error("the first run of a student's file took the teacher's own warm interpreter (it lacks the student's folder)")
+	}
+	eventually(t, "a warm interpreter with fay's folder", func() bool { return r.readyWarm("prof") != nil })
+	if p := run("second", "b.py"); p.warm == nil {
+		t.Error("the second run of fay's files started cold")
+	}
+}
