@@ -128,7 +128,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("cannot listen on %s: %w", c.Listen, err)
 	}
 	if c.PprofListen != "" {
-		stopPprof, err := servePprof(c.PprofListen, log)
+		_, stopPprof, err := servePprof(c.PprofListen, log)
 		if err != nil {
 			return err
 		}

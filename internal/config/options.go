@@ -21,7 +21,7 @@ var options = []option{
 		fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on (host:port)")
 	}},
 	{name: "pprof-listen", bind: func(fs *flag.FlagSet, c *Config) {
-		fs.StringVar(&c.PprofListen, "pprof-listen", c.PprofListen, "serve Go's profiler (net/http/pprof) on this loopback address; off when empty")
+		fs.StringVar(&c.PprofListen, "pprof-listen", c.PprofListen, "serve Go's profiler (net/http/pprof, with block and mutex profiles on) on this loopback address; off when empty")
 	}},
 	{name: "data", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.StringVar(&c.DataDir, "data", c.DataDir, "data folder: students' files under ide/, SQLite database")
