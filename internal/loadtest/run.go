@@ -33,6 +33,21 @@ type runState struct {
 	stderrOK bool // the program may write to stderr (a MemoryError traceback)
 	lossOK   bool // the run is cut short anyway (a flood): output lost from the replay buffer is counted apart
 	slow     int  // times the server dropped the connection as too slow
+	// received counts the run's messages and lastAt is when the last one
+	// came: a wait that times out says whether the server went quiet or
+	// this client fell behind.
+	received int
+	lastAt   time.Time
+	first    []string // the first messages' types (and codes), for the same
+}
+
+// story is what the run received, for a wait that failed.
+func (rs *runState) story() string {
+	if rs.received == 0 {
+		return fmt.Sprintf(" (nothing received since the run was sent %s ago)", time.Since(rs.sent).Round(time.Millisecond))
+	}
+	return fmt.Sprintf(" (run sent %s ago; %d messages received, the last %s ago: seq %d, %s; first %v)",
+		time.Since(rs.sent).Round(time.Millisecond), rs.received, time.Since(rs.lastAt).Round(time.Millisecond), rs.lastSeq, rs.lastType, rs.first)
 }
 
 // maxSlowReattach bounds how often one run re-attaches after the server
@@ -84,13 +99,18 @@ func (s *student) pump(ctx context.Context, rs *runState, done func(m protocol.M
 			return tooSlow(rs)
 		}
 		if err != nil {
-			return &opError{kind: rs.what + ": " + err.kind, detail: err.detail}
+			return &opError{kind: rs.what + ": " + err.kind, detail: err.detail + rs.story()}
 		}
 		if m.ID != rs.id && !(m.Type == protocol.MsgError && m.ID == "") {
 			if !s.abandoned[m.ID] {
 				s.lt.out.other(&s.lt.out.Stray, fmt.Sprintf("%s got a %s message for %q while running %q", s.name, m.Type, m.ID, rs.id))
 			}
 			continue
+		}
+		rs.received++
+		rs.lastAt = time.Now()
+		if len(rs.first) < 4 {
+			rs.first = append(rs.first, fmt.Sprintf("%s%v@%s", m.Type, m.Code, time.Since(rs.sent).Round(time.Millisecond)))
 		}
 		if m.Seq != 0 {
 			// A run's messages are numbered from 1, so a gap shows even

@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pythonide/pythonide/internal/protocol"
 	"github.com/pythonide/pythonide/internal/registry"
+	"github.com/pythonide/pythonide/internal/workspace"
 )
 
 // cpuWeight reads the CPU weight of pid's cgroup as the host shows it (v2
@@ -114,4 +116,100 @@ func TestStudentsShareTheCPU(t *testing.T) {
 	if c < 9*b {
 		t.Errorf("carl's fresh run weighs %d, a busy loop %d: want ten times", c, b)
 	}
+}
+
+// BenchmarkFirstOutputBesideBusyLoops measures a student's run → first
+// output (warm, as serve runs by default) while another student runs 0, 1
+// or 3 busy loops, in one benchmark run so the ratios compare like with
+// like. Reported: p50 and p99 of each.
+func BenchmarkFirstOutputBesideBusyLoops(b *testing.B) {
+	for _, hogs := range []int{0, 1, 3} {
+		b.Run(fmt.Sprintf("busy=%d", hogs), func(b *testing.B) {
+			r, ws := newBenchRunner(b, registry.DefaultLimits())
+			r.opts.Warm = 4
+			b.Logf("layers: %s", r.sb.Layers())
+			for i := range hogs {
+				file := fmt.Sprintf("Local/hog/h%d.py", i)
+				ws.EnsureHome("hog")
+				if _, err := ws.Write(workspace.Actor{Username: "hog"}, file, strings.NewReader("while True:\n    pass\n"), ""); err != nil {
+					b.Fatal(err)
+				}
+				id := fmt.Sprint("h", i)
+				if _, err := r.Run(User{Name: "hog"}, id, file, make(waker, 1)); err != nil {
+					b.Fatal(err)
+				}
+				defer r.Stop("hog", id)
+			}
+			for deadline := time.Now().Add(30 * time.Second); hogs > 0; time.Sleep(10 * time.Millisecond) {
+				busy := 0
+				r.mu.Lock()
+				for _, p := range r.procs {
+					p.mu.Lock()
+					if p.owner == "hog" && p.busy {
+						busy++
+					}
+					p.mu.Unlock()
+				}
+				r.mu.Unlock()
+				if busy == hogs {
+					break
+				}
+				if time.Now().After(deadline) {
+					b.Fatal("the busy loops were not counted busy within 30 s")
+				}
+			}
+			runs := firstOutputs(b, r, ws, b.N)
+			b.ReportMetric(float64(percentile(runs, 0.5).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(percentile(runs, 0.99).Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+// firstOutputs times n warm runs → first output of student "bench", each
+// after the student's next warm interpreter is ready.
+func firstOutputs(b *testing.B, r *Runner, ws *workspace.Workspace, n int) []time.Duration {
+	if err := ws.EnsureHome("bench"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ws.Write(workspace.Actor{Username: "bench"}, "Local/bench/p.py", strings.NewReader("print(1)\n"), ""); err != nil {
+		b.Fatal(err)
+	}
+	r.Connected(User{Name: "bench"})
+	defer r.Disconnected("bench")
+	var runs []time.Duration
+	b.ResetTimer()
+	for i := range n {
+		b.StopTimer()
+		for deadline := time.Now().Add(30 * time.Second); r.readyWarm("bench") == nil; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatal("no warm interpreter within 30 s")
+			}
+		}
+		b.StartTimer()
+		w := make(waker, 1)
+		id := fmt.Sprint("b", i)
+		start := time.Now()
+		sub, err := r.Run(User{Name: "bench"}, id, "Local/bench/p.py", w)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink := messages(b, sub, w)
+		for m := range sink {
+			if m.Type == protocol.MsgStdout {
+				runs = append(runs, time.Since(start))
+				break
+			}
+			if m.Type == protocol.MsgExit || m.Type == protocol.MsgError {
+				b.Fatalf("run ended before output: %+v", m)
+			}
+		}
+		r.Stop("bench", id)
+		for m := range sink {
+			if m.Type == protocol.MsgExit {
+				break
+			}
+		}
+	}
+	b.StopTimer()
+	return runs
 }

@@ -289,11 +289,13 @@ func (w *warm) discard() {
 }
 
 // claim makes a taken warm interpreter run script ("" for a REPL) at full
-// priority: reniced first, so no moment of the run is spent at nice 10.
+// priority: reniced and weighted first, so no moment of the run is spent
+// at a warm interpreter's priority.
 func (w *warm) claim(script string) error {
 	if err := w.sp.Foreground(); err != nil && !errors.Is(err, os.ErrPermission) {
 		return err
 	}
+	w.sp.Weigh(freshWeight) // the runner shares it out once the run has started
 	_, err := w.cmdW.WriteString(interp.Claim(script) + "\n")
 	return err
 }
