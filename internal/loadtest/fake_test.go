@@ -24,6 +24,9 @@ type fakeServer struct {
 	srv      *httptest.Server
 	hang     bool
 	requests atomic.Int64
+	// refuse answers every run with limit_reached (and a stop of it, as
+	// the server does, with not_found).
+	refuse bool
 
 	mu    sync.Mutex
 	files map[string][]byte
@@ -96,8 +99,16 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for {
-			if _, _, err := c.Read(r.Context()); err != nil {
+			_, b, err := c.Read(r.Context())
+			if err != nil {
 				return
+			}
+			var m struct{ Type, ID string }
+			json.Unmarshal(b, &m)
+			code := map[string]string{"run": "limit_reached", "stop": "not_found"}[m.Type]
+			if f.refuse && code != "" {
+				out, _ := json.Marshal(map[string]string{"type": "error", "id": m.ID, "code": code, "message": "no"})
+				c.Write(r.Context(), websocket.MessageText, out)
 			}
 		}
 	default:

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"slices"
@@ -368,8 +369,9 @@ func (s *student) heavyRun(ctx context.Context, a Action) *opError {
 		// output cap soon.
 		wait, cancel := context.WithTimeout(ctx, floodPatience)
 		err := s.pump(wait, rs, is(protocol.MsgExit))
+		patienceOut := errors.Is(wait.Err(), context.DeadlineExceeded) // read before cancel, which sets it too
 		cancel()
-		if err != nil && wait.Err() != nil && ctx.Err() == nil && rs.exit == nil {
+		if err != nil && patienceOut && ctx.Err() == nil && rs.exit == nil {
 			// The stop may cross the program's own end at the output cap.
 			if err := s.stop(ctx, rs, "stopped", "output_limit", "exited"); err != nil {
 				return err

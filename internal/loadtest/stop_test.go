@@ -135,3 +135,36 @@ func TestGapsFromTheFirstMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedFloodIsARefusal: a flood the server refuses (limit_reached)
+// is counted a refusal at once — not stopped, and not waited for until the
+// operation's time runs out (100-student runs counted such floods as
+// "flood: wait: timeout" failures).
+func TestRefusedFloodIsARefusal(t *testing.T) {
+	f := newFakeServer(t, false)
+	f.refuse = true
+	c := newClient(f.srv.URL, http.DefaultTransport)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.login(ctx, "lt001", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := dialWS(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	lt := &test{lat: newRecorder(1), errs: newTally()}
+	s := &student{lt: lt, name: "lt001", nonce: "n", home: "Local/lt001", http: c, ws: w, runTags: map[string]string{}, abandoned: map[string]bool{}}
+	start := time.Now()
+	err = s.heavyRun(ctx, ActFlood)
+	if err == nil || !err.refusal || err.kind != "flood: limit_reached" {
+		t.Fatalf("a refused flood: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the refusal took %s to count", d)
+	}
+	if lt.stopRaces.Load() != 0 {
+		t.Error("a refused flood was stopped")
+	}
+}
