@@ -1,8 +1,8 @@
 package loadtest
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
