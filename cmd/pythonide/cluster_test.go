@@ -339,7 +339,7 @@ func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 			dead = in
 		}
 	}
-	procs := processesNaming(t, unique)
+	procs := processesOf(t, homeOf(c.data, "carol"))
 	killed := time.Now()
 	if err := dead.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -348,12 +348,7 @@ func TestClassOnThreeInstancesBehindABalancer(t *testing.T) {
 	// Its programs end with it (the parent-death signal); within the lease
 	// the class forgets the instance and frees the slots it held.
 	if !waitFor(10*time.Second, func() bool {
-		for _, p := range alive(procs) {
-			if strings.Contains(cmdline(p.pid), "/carol/") {
-				return false
-			}
-		}
-		return true
+		return allGone(procs)
 	}) {
 		t.Error("carol's programs outlived the instance that ran them")
 	}
@@ -525,11 +520,6 @@ func (w *wsClient) first(t *testing.T, what string, match func(map[string]any) b
 			t.Fatalf("no %s within 30 s", what)
 		}
 	}
-}
-
-func cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.ReplaceAll(string(b), "\x00", " ")
 }
 
 // TestClassLoadThroughBalancer runs the load generator through the

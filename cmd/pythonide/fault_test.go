@@ -316,9 +316,9 @@ func TestFaultSIGTERMDuringRuns(t *testing.T) {
 	wa.until(t, "a", "stdout")
 	wb.until(t, "b", "input_request")
 	wc.until(t, "c", "repl_ready")
-	procs := processesNaming(t, unique)
+	procs := append(processesOf(t, homeOf(data, "alice")), processesOf(t, homeOf(data, "bob"))...)
 	if len(procs) == 0 {
-		t.Fatalf("no host process has %q in its command line", unique)
+		t.Fatalf("no host process of the programs %s", unique)
 	}
 
 	start := time.Now()

@@ -38,7 +38,7 @@ func TestTwoServersOnOneHost(t *testing.T) {
 	if out, _ := ws.until(t, "long", "stdout"); !strings.HasPrefix("up\n", out) {
 		t.Fatalf("alice's program printed %q", out)
 	}
-	procs := processesNaming(t, unique)
+	procs := processesOf(t, homeOf(dataA, "alice"))
 	if len(procs) == 0 {
 		t.Fatalf("no host process runs %s", unique)
 	}

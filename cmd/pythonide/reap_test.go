@@ -59,9 +59,9 @@ func TestKilledServerLeavesNoProgramBehind(t *testing.T) {
 	if found, _ := filepath.Glob(filepath.Join(data, "*", "*", "alice", unique+".marker")); len(found) != 1 {
 		t.Errorf("the program's file in its home: %v", found)
 	}
-	procs := processesNaming(t, unique)
+	procs := processesOf(t, homeOf(data, "alice"))
 	if len(procs) == 0 {
-		t.Fatalf("no host process has %q in its command line", unique)
+		t.Fatalf("no host process of alice's program %s", unique)
 	}
 	groups := cgroupsOf(procs, cgName)
 	t.Logf("program: host processes %v, cgroups %v", procs, groups)
@@ -257,22 +257,32 @@ type hostProc struct {
 	start string
 }
 
-// processesNaming finds every host process whose command line contains
-// needle (bwrap, its init, python: all of them carry the script's path).
-func processesNaming(t *testing.T, needle string) []hostProc {
+// processesOf finds every host process of a student's programs and warm
+// interpreters: those whose command line, environment or working folder
+// names the student's home (its host path), or whose mount table has it
+// mounted (under bubblewrap, /proc/<pid>/mountinfo names a bind mount's
+// root inside its file system: see inFS). A warm interpreter that took a
+// run names no script, so its command line alone would not do.
+func processesOf(t *testing.T, home string) []hostProc {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
+	mounted := " " + inFS(home) + " "
 	var out []hostProc
 	for _, e := range entries {
 		var pid int
 		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil || pid == os.Getpid() {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.Contains(string(b), needle) {
+		dir := "/proc/" + e.Name()
+		cmd, _ := os.ReadFile(dir + "/cmdline")
+		env, _ := os.ReadFile(dir + "/environ")
+		cwd, _ := os.Readlink(dir + "/cwd")
+		mounts, _ := os.ReadFile(dir + "/mountinfo")
+		blob := string(cmd) + "\x00" + string(env) + "\x00" + cwd + "\x00" + string(mounts)
+		if !strings.Contains(blob, home+"/") && !strings.Contains(blob, home+"\x00") && !strings.Contains(blob, mounted) {
 			continue
 		}
 		if st, state := stat(pid); st != "" && state != "Z" {
@@ -280,6 +290,32 @@ func processesNaming(t *testing.T, needle string) []hostProc {
 		}
 	}
 	return out
+}
+
+// homeOf is a student's home folder in the data folder data.
+func homeOf(data, user string) string {
+	abs, _ := filepath.Abs(filepath.Join(data, "ide", "Local", user))
+	return abs
+}
+
+// inFS is how /proc/<pid>/mountinfo names a bind mount of host path p: its
+// path inside the file system that holds it.
+func inFS(p string) string {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	best, root := "", ""
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 {
+			continue
+		}
+		if at := f[4]; (p == at || strings.HasPrefix(p, strings.TrimSuffix(at, "/")+"/")) && len(at) >= len(best) {
+			best, root = at, f[3]
+		}
+	}
+	if best == "" {
+		return p
+	}
+	return strings.TrimSuffix(root, "/") + strings.TrimPrefix(p, strings.TrimSuffix(best, "/"))
 }
 
 func mustStart(t *testing.T, pid int) string {

@@ -51,6 +51,7 @@ type proc struct {
 	// waitFrom is when it last went from running to waiting, cpu and cpuAt
 	// the previous sample.
 	waitFrom time.Time
+	runFrom  time.Time // when it last started running (spawned, or given a line)
 	cpu      float64
 	cpuAt    time.Time
 	busy     bool // has computed for a whole sample interval (cpu.go)
@@ -93,7 +94,7 @@ func (p *proc) input(data string) error {
 	select {
 	case p.lines <- data:
 		p.mu.Lock()
-		p.waitFrom = time.Time{}
+		p.waitFrom, p.runFrom = time.Time{}, time.Now()
 		p.mu.Unlock()
 		p.r.reg.SetState(p.id, registry.StateRunning)
 		return nil
@@ -132,12 +133,15 @@ func (p *proc) sample() {
 	}
 }
 
-// computing reports whether the program used more than half a core since
-// the previous sample.
+// computing reports whether the program has run since before the previous
+// sample without once saying it waits, computing all along (more than a
+// hundredth of a core: so a busy loop counts even when a crowded machine
+// gives it little, and a program asleep in time.sleep does not).
 func (p *proc) computing(cpu float64, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return !p.cpuAt.IsZero() && cpu-p.cpu > now.Sub(p.cpuAt).Seconds()/2
+	return !p.cpuAt.IsZero() && p.waitFrom.IsZero() && !p.runFrom.After(p.cpuAt) &&
+		cpu-p.cpu > now.Sub(p.cpuAt).Seconds()/100
 }
 
 // waiting records that the program says it waits for a line.
@@ -248,7 +252,7 @@ func (p *proc) spawn(run workspace.Runnable, began time.Time) (*interpreter, boo
 		p.stop(registry.ReasonStopped, "")
 	}
 	p.mu.Lock()
-	p.sp = in.sp
+	p.sp, p.runFrom = in.sp, time.Now()
 	pending := p.reason != ""
 	p.mu.Unlock()
 	if pending {
