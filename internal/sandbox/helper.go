@@ -119,12 +119,19 @@ func runHelper(req helperRequest) error {
 	if err := cgroup.JoinSelf(req.JoinCgroups); err != nil {
 		return err
 	}
-	for _, r := range req.Rlimits {
-		// syscall.Setrlimit, not unix: it also stops Go restoring its saved
-		// NOFILE limit in the exec below.
-		if err := syscall.Setrlimit(r.Resource, &syscall.Rlimit{Cur: r.Cur, Max: r.Max}); err != nil {
-			return fmt.Errorf("rlimit %d: %w", r.Resource, err)
+	// The limits come last, just before the exec: under RLIMIT_DATA the
+	// helper's own Go runtime could not grow its heap for the steps
+	// between (a test run saw "runtime: cannot allocate memory" in
+	// Setresgid). Lowering a limit needs no privilege.
+	setRlimits := func() error {
+		for _, r := range req.Rlimits {
+			// syscall.Setrlimit, not unix: it also stops Go restoring its
+			// saved NOFILE limit in the exec below.
+			if err := syscall.Setrlimit(r.Resource, &syscall.Rlimit{Cur: r.Cur, Max: r.Max}); err != nil {
+				return fmt.Errorf("rlimit %d: %w", r.Resource, err)
+			}
 		}
+		return nil
 	}
 	if prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil && 20-prio < req.Nice {
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, req.Nice); err != nil {
@@ -154,6 +161,9 @@ func runHelper(req helperRequest) error {
 		os.Exit(127)
 	}
 	if req.Bwrap != "" {
+		if err := setRlimits(); err != nil {
+			return err
+		}
 		return fmt.Errorf("exec bwrap: %w", unix.Exec(req.Bwrap, bwrapArgv, req.Env))
 	}
 	if err := os.Chdir(req.Dir); err != nil {
@@ -163,6 +173,9 @@ func runHelper(req helperRequest) error {
 		if err := applyLandlock(req.LandlockABI, llRules); err != nil {
 			return err
 		}
+	}
+	if err := setRlimits(); err != nil {
+		return err
 	}
 	if req.Seccomp {
 		if err := installSeccomp(prog); err != nil {
