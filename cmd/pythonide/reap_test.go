@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pythonide/pythonide/internal/sandbox/sandboxtest"
 )
 
 // TestKilledServerLeavesNoProgramBehind runs a student's program in the real
@@ -261,15 +262,15 @@ type hostProc struct {
 // interpreters: those whose command line, environment or working folder
 // names the student's home (its host path), or whose mount table has it
 // mounted (under bubblewrap, /proc/<pid>/mountinfo names a bind mount's
-// root inside its file system: see inFS). A warm interpreter that took a
-// run names no script, so its command line alone would not do.
+// root inside its file system: see sandboxtest.InFS). A warm interpreter
+// that took a run names no script, so its command line alone would not do.
 func processesOf(t *testing.T, home string) []hostProc {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mounted := " " + inFS(home) + " "
+	mounted := " " + sandboxtest.InFS(home) + " "
 	var out []hostProc
 	for _, e := range entries {
 		var pid int
@@ -296,26 +297,6 @@ func processesOf(t *testing.T, home string) []hostProc {
 func homeOf(data, user string) string {
 	abs, _ := filepath.Abs(filepath.Join(data, "ide", "Local", user))
 	return abs
-}
-
-// inFS is how /proc/<pid>/mountinfo names a bind mount of host path p: its
-// path inside the file system that holds it.
-func inFS(p string) string {
-	b, _ := os.ReadFile("/proc/self/mountinfo")
-	best, root := "", ""
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 5 {
-			continue
-		}
-		if at := f[4]; (p == at || strings.HasPrefix(p, strings.TrimSuffix(at, "/")+"/")) && len(at) >= len(best) {
-			best, root = at, f[3]
-		}
-	}
-	if best == "" {
-		return p
-	}
-	return strings.TrimSuffix(root, "/") + strings.TrimPrefix(p, strings.TrimSuffix(best, "/"))
 }
 
 func mustStart(t *testing.T, pid int) string {

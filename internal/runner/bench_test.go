@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,53 +143,8 @@ func BenchmarkRunToFirstOutput(b *testing.B) {
 func benchRunToFirstOutput(b *testing.B, warmPool int) {
 	r, ws := newBenchRunner(b, registry.DefaultLimits())
 	r.opts.Warm = warmPool
-	if err := ws.EnsureHome("bench"); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := ws.Write(workspace.Actor{Username: "bench"}, "Local/bench/p.py", strings.NewReader("print(1)\n"), ""); err != nil {
-		b.Fatal(err)
-	}
-	r.Connected(User{Name: "bench"})
-	defer r.Disconnected("bench")
-	var runs, bare []time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if warmPool > 0 {
-			b.StopTimer()
-			for deadline := time.Now().Add(30 * time.Second); r.WarmCount() == 0; time.Sleep(time.Millisecond) {
-				if time.Now().After(deadline) {
-					b.Fatal("no warm interpreter within 30 s")
-				}
-			}
-			b.StartTimer()
-		}
-		bare = append(bare, bareFirstByte(b))
-		w := make(waker, 1)
-		id := fmt.Sprint("b", i)
-		start := time.Now()
-		sub, err := r.Run(User{Name: "bench"}, id, "Local/bench/p.py", w)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink := messages(b, sub, w)
-		var stderr string
-		for m := range sink {
-			if m.Type == protocol.MsgStdout {
-				runs = append(runs, time.Since(start))
-				break
-			}
-			stderr += m.Data
-			if m.Type == protocol.MsgExit || m.Type == protocol.MsgError {
-				b.Fatalf("run ended before output: %+v (stderr %q)", m, stderr)
-			}
-		}
-		r.Stop("bench", id)
-		for m := range sink {
-			if m.Type == protocol.MsgExit {
-				break
-			}
-		}
-	}
+	var bare []time.Duration
+	runs := firstOutputs(b, r, ws, b.N, func() { bare = append(bare, bareFirstByte(b)) })
 	b.StopTimer()
 	rp50, rp99 := percentile(runs, 0.5), percentile(runs, 0.99)
 	bp50, bp99 := percentile(bare, 0.5), percentile(bare, 0.99)

@@ -158,16 +158,17 @@ func BenchmarkFirstOutputBesideBusyLoops(b *testing.B) {
 					b.Fatal("the busy loops were not counted busy within 30 s")
 				}
 			}
-			runs := firstOutputs(b, r, ws, b.N)
+			runs := firstOutputs(b, r, ws, b.N, nil)
 			b.ReportMetric(float64(percentile(runs, 0.5).Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(percentile(runs, 0.99).Microseconds())/1000, "p99-ms")
 		})
 	}
 }
 
-// firstOutputs times n warm runs → first output of student "bench", each
-// after the student's next warm interpreter is ready.
-func firstOutputs(b *testing.B, r *Runner, ws *workspace.Workspace, n int) []time.Duration {
+// firstOutputs times n runs → first output of student "bench" (each after
+// the student's next warm interpreter is ready, when the pool is on),
+// calling each before every run.
+func firstOutputs(b *testing.B, r *Runner, ws *workspace.Workspace, n int, each func()) []time.Duration {
 	if err := ws.EnsureHome("bench"); err != nil {
 		b.Fatal(err)
 	}
@@ -179,13 +180,18 @@ func firstOutputs(b *testing.B, r *Runner, ws *workspace.Workspace, n int) []tim
 	var runs []time.Duration
 	b.ResetTimer()
 	for i := range n {
-		b.StopTimer()
-		for deadline := time.Now().Add(30 * time.Second); r.readyWarm("bench") == nil; time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatal("no warm interpreter within 30 s")
+		if r.opts.Warm > 0 {
+			b.StopTimer()
+			for deadline := time.Now().Add(30 * time.Second); r.readyWarm("bench") == nil; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					b.Fatal("no warm interpreter within 30 s")
+				}
 			}
+			b.StartTimer()
 		}
-		b.StartTimer()
+		if each != nil {
+			each()
+		}
 		w := make(waker, 1)
 		id := fmt.Sprint("b", i)
 		start := time.Now()
@@ -194,13 +200,15 @@ func firstOutputs(b *testing.B, r *Runner, ws *workspace.Workspace, n int) []tim
 			b.Fatal(err)
 		}
 		sink := messages(b, sub, w)
+		var stderr string
 		for m := range sink {
 			if m.Type == protocol.MsgStdout {
 				runs = append(runs, time.Since(start))
 				break
 			}
+			stderr += m.Data
 			if m.Type == protocol.MsgExit || m.Type == protocol.MsgError {
-				b.Fatalf("run ended before output: %+v", m)
+				b.Fatalf("run ended before output: %+v (stderr %q)", m, stderr)
 			}
 		}
 		r.Stop("bench", id)
