@@ -165,6 +165,97 @@ func migrations() []migration {
 				)`,
 			},
 		},
+		{
+			// Homework (internal/assignment): assignments with their tests
+			// (kept here, out of every file system a program sees), and the
+			// students' submissions with their grades. The snapshots
+			// themselves are folders on the data volume.
+			name: "assignments, tests, submissions",
+			sqlite: []string{
+				`CREATE TABLE assignments (
+					id           TEXT    PRIMARY KEY,
+					title        TEXT    NOT NULL,
+					instructions TEXT    NOT NULL DEFAULT '',
+					starter      TEXT    NOT NULL DEFAULT '',
+					due_at       INTEGER NOT NULL,
+					time_zone    TEXT    NOT NULL,
+					late_minutes INTEGER NOT NULL DEFAULT 0,
+					feedback     TEXT    NOT NULL DEFAULT 'all' CHECK (feedback IN ('all', 'summary')),
+					test_seconds INTEGER NOT NULL DEFAULT 10,
+					points       TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(points) AND json_type(points) = 'object'),
+					created_by   TEXT    NOT NULL,
+					created_at   INTEGER NOT NULL,
+					published_at INTEGER
+				) STRICT`,
+				`CREATE TABLE assignment_tests (
+					assignment TEXT NOT NULL REFERENCES assignments (id) ON DELETE CASCADE,
+					name       TEXT NOT NULL,
+					content    TEXT NOT NULL,
+					PRIMARY KEY (assignment, name)
+				) STRICT`,
+				`CREATE TABLE submissions (
+					id           TEXT    PRIMARY KEY,
+					assignment   TEXT    NOT NULL REFERENCES assignments (id) ON DELETE CASCADE,
+					username     TEXT    NOT NULL,
+					seq          INTEGER NOT NULL,
+					submitted_at INTEGER NOT NULL,
+					late         INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1)),
+					files        INTEGER NOT NULL,
+					bytes        INTEGER NOT NULL,
+					chosen       INTEGER NOT NULL DEFAULT 0 CHECK (chosen IN (0, 1)),
+					grade_state  TEXT    NOT NULL DEFAULT '',
+					score        REAL    NOT NULL DEFAULT 0,
+					max_score    REAL    NOT NULL DEFAULT 0,
+					results      TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(results) AND json_type(results) = 'array'),
+					graded_at    INTEGER,
+					comment      TEXT    NOT NULL DEFAULT '',
+					UNIQUE (assignment, username, seq)
+				) STRICT`,
+				`CREATE INDEX submissions_user_idx ON submissions (username)`,
+			},
+			postgres: []string{
+				`CREATE TABLE assignments (
+					id           TEXT COLLATE "C" PRIMARY KEY,
+					title        TEXT        NOT NULL,
+					instructions TEXT        NOT NULL DEFAULT '',
+					starter      TEXT        NOT NULL DEFAULT '',
+					due_at       TIMESTAMPTZ NOT NULL,
+					time_zone    TEXT        NOT NULL,
+					late_minutes INTEGER     NOT NULL DEFAULT 0,
+					feedback     TEXT        NOT NULL DEFAULT 'all' CHECK (feedback IN ('all', 'summary')),
+					test_seconds INTEGER     NOT NULL DEFAULT 10,
+					points       JSONB       NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(points) = 'object'),
+					created_by   TEXT        NOT NULL,
+					created_at   TIMESTAMPTZ NOT NULL,
+					published_at TIMESTAMPTZ
+				)`,
+				`CREATE TABLE assignment_tests (
+					assignment TEXT COLLATE "C" NOT NULL REFERENCES assignments (id) ON DELETE CASCADE,
+					name       TEXT COLLATE "C" NOT NULL,
+					content    TEXT NOT NULL,
+					PRIMARY KEY (assignment, name)
+				)`,
+				`CREATE TABLE submissions (
+					id           TEXT COLLATE "C" PRIMARY KEY,
+					assignment   TEXT COLLATE "C" NOT NULL REFERENCES assignments (id) ON DELETE CASCADE,
+					username     TEXT COLLATE "C" NOT NULL,
+					seq          INTEGER     NOT NULL,
+					submitted_at TIMESTAMPTZ NOT NULL,
+					late         BOOLEAN     NOT NULL DEFAULT FALSE,
+					files        INTEGER     NOT NULL,
+					bytes        BIGINT      NOT NULL,
+					chosen       BOOLEAN     NOT NULL DEFAULT FALSE,
+					grade_state  TEXT        NOT NULL DEFAULT '',
+					score        DOUBLE PRECISION NOT NULL DEFAULT 0,
+					max_score    DOUBLE PRECISION NOT NULL DEFAULT 0,
+					results      JSONB       NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(results) = 'array'),
+					graded_at    TIMESTAMPTZ,
+					comment      TEXT        NOT NULL DEFAULT '',
+					UNIQUE (assignment, username, seq)
+				)`,
+				`CREATE INDEX submissions_user_idx ON submissions (username)`,
+			},
+		},
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	ErrLimit    = errors.New("limit reached") // a bound the caller asked the store to keep
 )
 
 // Options tunes Open.
