@@ -46,18 +46,21 @@ type Deps struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	cfg     *config.Config
-	store   *store.Store
-	ws      *workspace.Workspace
-	auth    *auth.Manager
-	roster  *roster.Roster
-	runner  *runner.Runner
-	wsRate  *auth.Throttle
-	wsOpen  atomic.Int64
-	log     *slog.Logger
-	proxies []*net.IPNet
-	observe func(r *http.Request, status int, took time.Duration)
-	started time.Time
+	cfg    *config.Config
+	store  *store.Store
+	ws     *workspace.Workspace
+	auth   *auth.Manager
+	roster *roster.Roster
+	runner *runner.Runner
+	wsRate *auth.Throttle
+	wsOpen atomic.Int64
+	// startsQueued counts the run and repl requests of every browser that
+	// are queued or being started (wsConn.queueStart, startLoop).
+	startsQueued atomic.Int64
+	log          *slog.Logger
+	proxies      []*net.IPNet
+	observe      func(r *http.Request, status int, took time.Duration)
+	started      time.Time
 
 	mon            *monitor.Monitor
 	metricsHandler http.Handler

@@ -326,6 +326,7 @@ func (c *wsConn) write(ctx context.Context, m protocol.Message) bool {
 func (c *wsConn) queueStart(m *protocol.Request) bool {
 	select {
 	case c.starts <- m:
+		c.s.startsQueued.Add(1)
 	default:
 		return false
 	}
@@ -370,6 +371,7 @@ func (c *wsConn) startLoop() {
 		} else {
 			sub, err = c.s.runner.REPL(user, m.ID, c)
 		}
+		c.s.startsQueued.Add(-1)
 		if err != nil {
 			c.sendError(m.ID, err)
 			continue
