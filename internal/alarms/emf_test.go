@@ -173,8 +173,8 @@ func TestEMFRecordsFollowTheSpecification(t *testing.T) {
 			main = vals
 		}
 	}
-	if n != 1+2+2 {
-		t.Fatalf("want 5 records (service, 2 kinds, 2 users), got %d", n)
+	if n != 1+len(registry.Kinds())+2 {
+		t.Fatalf("want %d records (service, every kind, 2 users), got %d", 1+len(registry.Kinds())+2, n)
 	}
 	want := map[string]float64{
 		MetricActiveUsers: 3, MetricTotalProcesses: 3, MetricProcessMemoryMB: 60, MetricMaxProcsPerUser: 2,

@@ -105,7 +105,7 @@ func validate(req Request) error {
 	case req.Owner == "":
 		return fault.New(ErrInvalid, "The program needs an owner.")
 	case !req.Kind.valid():
-		return fault.New(ErrInvalid, "Only scripts and REPLs can be started.")
+		return fault.New(ErrInvalid, "Only scripts, REPLs and tests can be started.")
 	case req.Kind == KindScript && req.Path == "":
 		return fault.New(ErrInvalid, "Choose a file to run.")
 	}

@@ -8,13 +8,16 @@ type Kind string
 const (
 	KindScript Kind = "script"
 	KindREPL   Kind = "repl"
+	// KindTest is a teacher's test file run against a submission
+	// (assignments): admitted, counted and reaped like a run.
+	KindTest Kind = "test"
 )
 
-func (k Kind) valid() bool { return k == KindScript || k == KindREPL }
+func (k Kind) valid() bool { return k == KindScript || k == KindREPL || k == KindTest }
 
 // Kinds lists every kind, so a metric or a record can have one series each
 // from the start.
-func Kinds() []Kind { return []Kind{KindScript, KindREPL} }
+func Kinds() []Kind { return []Kind{KindScript, KindREPL, KindTest} }
 
 // State is what a process is doing; the strings are the wire values.
 type State string

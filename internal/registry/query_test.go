@@ -118,7 +118,7 @@ func TestStats(t *testing.T) {
 
 	empty, _ := newTest(t, l)
 	es := empty.Stats()
-	if len(es.ByKind) != 2 || len(es.ByState) != 4 || len(es.MemoryByKind) != 2 {
+	if len(es.ByKind) != len(Kinds()) || len(es.ByState) != 4 || len(es.MemoryByKind) != len(Kinds()) {
 		t.Errorf("an empty registry must still list every kind and state: %+v", es)
 	}
 }

@@ -75,7 +75,7 @@ func newRunnerQuota(tb testing.TB, limits registry.Limits, wopts workspace.Optio
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := New(reg, sb, ws, Options{DriverDir: driverDir, DriverPath: driver}, log, nil)
+	r := New(reg, sb, ws, Options{DriverDir: driverDir, DriverPath: driver, ScratchDir: filepath.Join(dir, "runtime", "grading")}, log, nil)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

@@ -49,6 +49,9 @@ type Options struct {
 	// degradation: refuse or briefly queue new runs while the server is
 	// short of memory or CPU). Its error refuses the run; it may block.
 	Gate Gate
+	// ScratchDir holds the scratch homes of test runs (RunTests); "" turns
+	// test runs off.
+	ScratchDir string
 }
 
 // Cluster admits runs for the whole class and forgets them when they end.
@@ -110,8 +113,9 @@ type Runner struct {
 	changed func(owner string)
 
 	mu       sync.Mutex
-	procs    map[string]*proc    // by registry id
-	byClient map[clientKey]*proc // by the browser's id
+	procs    map[string]*proc            // by registry id
+	byClient map[clientKey]*proc         // by the browser's id
+	tests    map[string]*sandbox.Process // test runs (grade.go), by registry id
 	// ended keeps the message logs of recently ended processes, so a browser
 	// that comes back after its program ended still learns how it ended.
 	ended    map[clientKey]endedLog
@@ -131,7 +135,7 @@ type clientKey struct{ owner, id string }
 func New(reg *registry.Registry, sb *sandbox.Sandbox, ws *workspace.Workspace, opts Options, log *slog.Logger, changed func(owner string)) *Runner {
 	opts.defaults()
 	r := &Runner{reg: reg, sb: sb, ws: ws, opts: opts, log: log, changed: changed,
-		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}, ended: map[clientKey]endedLog{},
+		procs: map[string]*proc{}, byClient: map[clientKey]*proc{}, tests: map[string]*sandbox.Process{}, ended: map[clientKey]endedLog{},
 		pool: pool{ready: map[string]*warm{}, starting: map[string]*pending{}, conns: map[string]int{}, left: map[string]time.Time{}, student: map[string]string{}},
 		quit: make(chan struct{})}
 	go r.watchQuotas(r.quit)
@@ -334,12 +338,16 @@ func (r *Runner) Attach(owner, clientID string, since uint64, sink Sink) (*Subsc
 // only processes this runner started can be stopped.
 func (r *Runner) StopID(id string, reason registry.Reason, message string) bool {
 	r.mu.Lock()
-	p := r.procs[id]
+	p, test := r.procs[id], r.tests[id]
 	r.mu.Unlock()
-	if p == nil {
+	switch {
+	case p != nil:
+		p.stop(reason, message)
+	case test != nil:
+		test.Kill() // RunTests reports the tests it ended
+	default:
 		return false
 	}
-	p.stop(reason, message)
 	return true
 }
 
@@ -368,10 +376,17 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	for _, p := range r.procs {
 		ps = append(ps, p)
 	}
+	tests := make([]*sandbox.Process, 0, len(r.tests))
+	for _, sp := range r.tests {
+		tests = append(tests, sp)
+	}
 	r.mu.Unlock()
 	r.coolAll()
 	for _, p := range ps {
 		p.stop(registry.ReasonShutdown, "")
+	}
+	for _, sp := range tests {
+		sp.Kill()
 	}
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()

@@ -193,3 +193,13 @@ func (s *Sandbox) Close() error {
 // words for /health ("" while nothing is lost), and how often its cgroup
 // subtree vanished and was made again.
 func (s *Sandbox) Problems() (lost string, recreated int) { return s.tree.Problem() }
+
+// ProgramUser is who programs run as: the unprivileged uid and gid they
+// drop to where the server is root (Layers.UIDDrop), else the server's own.
+// A folder a program must write is given to them.
+func (s *Sandbox) ProgramUser() (uid, gid int) {
+	if !s.layers.UIDDrop {
+		return os.Geteuid(), os.Getegid()
+	}
+	return s.cfg.UID, s.cfg.GID
+}
