@@ -278,6 +278,66 @@ func (s *Store) SetGrade(ctx context.Context, id, state string, score, max float
 	return s.changedOne(res, err, "submission "+id)
 }
 
+// QueueGrading puts submissions back in the grading queue: the one with
+// id, or ("" for id) every submission of assignment. It returns how many.
+func (s *Store) QueueGrading(ctx context.Context, assignment, id string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE submissions SET grade_state = 'queued', grading_by = '', grading_since = NULL
+		WHERE ($1 = '' OR assignment = $1) AND ($2 = '' OR id = $2)`, assignment, id)
+	if err != nil {
+		return 0, fmt.Errorf("store: queue grading: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// ClaimGrading takes the oldest queued submission for grader by (marking
+// it running), or one whose grader claimed it before stale and never
+// finished; ok is false when there is none. Two graders never take the
+// same one: the update re-checks the state under the row's lock.
+func (s *Store) ClaimGrading(ctx context.Context, by string, now, stale time.Time) (x Submission, ok bool, err error) {
+	for range 5 { // another grader took the one we picked: pick again
+		var id string
+		err = s.db.QueryRowContext(ctx, `SELECT id FROM submissions
+			WHERE grade_state = 'queued' OR (grade_state = 'running' AND grading_since < $1)
+			ORDER BY submitted_at, id LIMIT 1`, s.d.timeArg(stale)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Submission{}, false, nil
+		}
+		if err != nil {
+			return Submission{}, false, fmt.Errorf("store: claim grading: %w", err)
+		}
+		res, err := s.db.ExecContext(ctx, `UPDATE submissions SET grade_state = 'running', grading_by = $2, grading_since = $4
+			WHERE id = $1 AND (grade_state = 'queued' OR (grade_state = 'running' AND grading_since < $3))`,
+			id, by, s.d.timeArg(stale), s.d.timeArg(now))
+		if err != nil {
+			return Submission{}, false, fmt.Errorf("store: claim grading: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			x, err := s.GetSubmission(ctx, id)
+			return x, err == nil, err
+		}
+	}
+	return Submission{}, false, nil
+}
+
+// FinishGrading records the grade of a submission that grader by still
+// holds; false (and nothing changed) when it was queued again or taken
+// over meanwhile.
+func (s *Store) FinishGrading(ctx context.Context, id, by, state string, score, max float64, results json.RawMessage, at time.Time) (bool, error) {
+	r, err := jsonArg(results, '[', "[]")
+	if err != nil {
+		return false, err
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE submissions SET grade_state = $3, score = $4, max_score = $5, results = $6, graded_at = $7,
+		grading_by = '', grading_since = NULL WHERE id = $1 AND grade_state = 'running' AND grading_by = $2`,
+		id, by, state, score, max, r, s.d.nullTimeArg(at))
+	if err != nil {
+		return false, fmt.Errorf("store: finish grading %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // SetComment records the teacher's comment on a submission.
 func (s *Store) SetComment(ctx context.Context, id, comment string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE submissions SET comment = $2 WHERE id = $1`, id, comment)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -153,6 +154,90 @@ func TestSubmissions(t *testing.T) {
 		}
 		if err := s.SetGrade(ctx, "nope", "done", 0, 0, nil, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("grading a missing one: %v", err)
+		}
+	})
+}
+
+// The grading queue: oldest first, each submission to one grader even when
+// several claim at once, a dead grader's claim given back after it goes
+// stale, and a grade written only by the grader that still holds it.
+func TestGradingQueue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.CreateAssignment(ctx, store.Assignment{ID: "hw", Title: "HW", DueAt: time.Now(), TimeZone: "UTC", Feedback: "all", CreatedBy: "p"}); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now().Add(-time.Hour)
+		for i := range 6 {
+			x := store.Submission{ID: "s" + strconv.Itoa(i), Assignment: "hw", Username: "u" + strconv.Itoa(i), SubmittedAt: t0.Add(time.Duration(i) * time.Second), GradeState: "queued"}
+			if _, err := s.AddSubmission(ctx, x, 5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now()
+		stale := now.Add(-time.Minute)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		got := map[string]string{}
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				by := "g" + strconv.Itoa(g)
+				for {
+					x, ok, err := s.ClaimGrading(ctx, by, now, stale)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !ok {
+						return
+					}
+					mu.Lock()
+					if other, dup := got[x.ID]; dup {
+						t.Errorf("%s taken by %s and %s", x.ID, other, by)
+					}
+					got[x.ID] = by
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(got) != 6 {
+			t.Fatalf("claimed %v, want all 6", got)
+		}
+		if _, ok, _ := s.ClaimGrading(ctx, "late", now, stale); ok {
+			t.Fatal("a submission claimed twice")
+		}
+		// Requeued while g's grading runs: g's grade is not written, and
+		// the submission is graded again.
+		if n, err := s.QueueGrading(ctx, "", "s0"); err != nil || n != 1 {
+			t.Fatalf("requeue: %d %v", n, err)
+		}
+		if ok, err := s.FinishGrading(ctx, "s0", got["s0"], "done", 1, 1, nil, now); err != nil || ok {
+			t.Fatalf("a grade of a requeued submission was written: %v %v", ok, err)
+		}
+		x, ok, err := s.ClaimGrading(ctx, "h", now, stale)
+		if err != nil || !ok || x.ID != "s0" || x.GradeState != "running" {
+			t.Fatalf("the requeued one: %+v %v %v", x, ok, err)
+		}
+		if ok, err := s.FinishGrading(ctx, "s0", "h", "done", 2, 3, json.RawMessage(`[{"test":"t"}]`), now); err != nil || !ok {
+			t.Fatalf("finishing: %v %v", ok, err)
+		}
+		if x, _ := s.GetSubmission(ctx, "s0"); x.GradeState != "done" || x.Score != 2 || x.MaxScore != 3 {
+			t.Fatalf("graded: %+v", x)
+		}
+		// A claim older than stale is given to the next grader.
+		later := now.Add(2 * time.Minute)
+		x, ok, err = s.ClaimGrading(ctx, "k", later, later.Add(-time.Minute))
+		if err != nil || !ok || x.ID != "s1" {
+			t.Fatalf("a stale claim: %+v %v %v", x, ok, err)
+		}
+		if ok, _ := s.FinishGrading(ctx, "s1", got["s1"], "done", 1, 1, nil, later); ok {
+			t.Fatal("the grader that lost its claim wrote a grade")
+		}
+		if n, err := s.QueueGrading(ctx, "hw", ""); err != nil || n != 6 {
+			t.Fatalf("regrade all: %d %v", n, err)
 		}
 	})
 }

@@ -256,6 +256,22 @@ func migrations() []migration {
 				`CREATE INDEX submissions_user_idx ON submissions (username)`,
 			},
 		},
+		{
+			// The grading queue (internal/assignment): who grades a
+			// submission now and since when, so several instances take
+			// each one once and a grader that died gives it back.
+			name: "grading claims",
+			sqlite: []string{
+				`ALTER TABLE submissions ADD COLUMN grading_by TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE submissions ADD COLUMN grading_since INTEGER`,
+				`CREATE INDEX submissions_grade_idx ON submissions (grade_state, submitted_at)`,
+			},
+			postgres: []string{
+				`ALTER TABLE submissions ADD COLUMN grading_by TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE submissions ADD COLUMN grading_since TIMESTAMPTZ`,
+				`CREATE INDEX submissions_grade_idx ON submissions (grade_state, submitted_at)`,
+			},
+		},
 	}
 }
 
