@@ -1,9 +1,11 @@
 // The teacher's views: running programs (live, with Stop), users (create,
-// CSV import, reset password, deactivate), distributing a file or folder
-// into every student's home, and the server's health.
+// CSV import, reset password, deactivate), assignments and the gradebook
+// (admin-assignments.ts), distributing a file or folder into every
+// student's home, and the server's health.
 import { ApiError, getJSON, request, sendJSON } from "./api";
 import { clear, formatAge, formatBytes, h, toast } from "./dom";
 import { ask, confirmDialog, info } from "./dialog";
+import { AssignmentAdmin } from "./admin-assignments";
 
 interface Proc {
   id: string;
@@ -40,11 +42,17 @@ export class AdminView {
   private tabButtons: Record<string, HTMLButtonElement> = {};
   private timer = 0;
   private current = "processes";
+  private homework: AssignmentAdmin;
 
   constructor(private me: string) {
+    this.homework = new AssignmentAdmin(me);
+    this.homework.onOpenSubmission = (sid) => {
+      this.homework.openSubmission(sid);
+      this.showSection("assignments");
+    };
     const nav = h("div", { class: "admin-nav", role: "tablist", "aria-label": "Class" });
     const body = h("div", { class: "admin-body" });
-    const sections: [string, string][] = [["processes", "Running programs"], ["users", "Users"], ["distribute", "Distribute"], ["health", "Health"]];
+    const sections: [string, string][] = [["processes", "Running programs"], ["users", "Users"], ["assignments", "Assignments"], ["gradebook", "Gradebook"], ["distribute", "Distribute"], ["health", "Health"]];
     for (const [key, label] of sections) {
       const btn = h("button", { type: "button", role: "tab", id: `admin-tab-${key}`, "aria-controls": `admin-${key}`, onclick: () => this.showSection(key) }, label);
       this.tabButtons[key] = btn;
@@ -64,11 +72,13 @@ export class AdminView {
   hide(): void {
     this.el.hidden = true;
     clearInterval(this.timer);
+    this.homework.stop();
   }
 
   private showSection(key: string): void {
     this.current = key;
     clearInterval(this.timer);
+    this.homework.stop();
     for (const [k, sec] of Object.entries(this.sections)) {
       sec.hidden = k !== key;
       this.tabButtons[k].setAttribute("aria-selected", String(k === key));
@@ -76,6 +86,8 @@ export class AdminView {
     const render: Record<string, () => Promise<void>> = {
       processes: () => this.processes(),
       users: () => this.users(),
+      assignments: () => this.homework.render(this.sections.assignments),
+      gradebook: () => this.homework.gradebook(this.sections.gradebook),
       distribute: () => this.distribute(),
       health: () => this.health(),
     };

@@ -1,6 +1,6 @@
 // The IDE shell: header (run controls, connection, theme, font size, user),
 // files on the left, editor tabs in the middle, consoles on the right, and
-// for a teacher the class views.
+// a second view: the class (teacher) or the assignments (student).
 import { api, ApiError, setExpiredHandler, type Me } from "./api";
 import { baseName, clear, h, toast } from "./dom";
 import { Editors } from "./editors";
@@ -8,6 +8,7 @@ import { FileTree } from "./files";
 import { Consoles } from "./consoles";
 import { Socket, type ConnState } from "./socket";
 import { AdminView } from "./admin";
+import { AssignmentsView } from "./assignments";
 import { loginForm } from "./login";
 import { listDrafts, dropDraft } from "./drafts";
 import { applySettings, loadSettings, type Theme } from "./settings";
@@ -108,28 +109,42 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     consoles.el,
   );
 
+  // A second view beside the code: the class (teacher) or the assignments (student).
   const admin = me.role === "professor" ? new AdminView(me.username) : null;
-  const viewSwitch = admin
-    ? h("div", { class: "view-switch", role: "group", "aria-label": "View" },
-        h("button", { type: "button", "aria-pressed": "true", id: "view-ide" }, "Code"),
-        h("button", { type: "button", "aria-pressed": "false", id: "view-class" }, "Class"))
-    : null;
-  viewSwitch?.addEventListener("click", (e) => {
+  const assignments = admin ? null : new AssignmentsView({
+    openFolder: (p) => {
+      setView(false);
+      void tree.reveal(p);
+    },
+    beforeSubmit: async (folder) => {
+      await editors.saveAll();
+      return editors.openPaths().filter((p) => p.startsWith(folder + "/")).every((p) => {
+        const st = editors.stateOf(p)?.state;
+        return st === "saved" || st === "readonly";
+      });
+    },
+  });
+  const other = admin ?? assignments!;
+  const viewSwitch = h("div", { class: "view-switch", role: "group", "aria-label": "View" },
+    h("button", { type: "button", "aria-pressed": "true", id: "view-ide" }, "Code"),
+    h("button", { type: "button", "aria-pressed": "false", id: admin ? "view-class" : "view-assignments" }, admin ? "Class" : "Assignments"));
+  const setView = (second: boolean) => {
+    viewSwitch.querySelectorAll("button").forEach((x, i) => x.setAttribute("aria-pressed", String((i === 1) === second)));
+    ide.hidden = second;
+    runBtn.hidden = second;
+    stopBtn.hidden = second;
+    if (second) other.show();
+    else other.hide();
+  };
+  viewSwitch.addEventListener("click", (e) => {
     const b = (e.target as HTMLElement).closest("button");
-    if (!b || !admin) return;
-    const cls = b.id === "view-class";
-    viewSwitch.querySelectorAll("button").forEach((x) => x.setAttribute("aria-pressed", String(x === b)));
-    ide.hidden = cls;
-    runBtn.hidden = cls;
-    stopBtn.hidden = cls;
-    if (cls) admin.show();
-    else admin.hide();
+    if (b) setView(b.id !== "view-ide");
   });
 
   const logout = async () => {
     await editors.saveAll();
     sock.stop();
-    admin?.hide();
+    other.hide();
     setExpiredHandler(null);
     try {
       await api.logout();
@@ -156,7 +171,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     h("button", { type: "button", onclick: () => void logout() }, "Log out"),
   );
 
-  root.append(h("div", { class: "app" }, header, ide, admin?.el ?? null), h("div", { id: "toasts", "aria-live": "polite" }));
+  root.append(h("div", { class: "app" }, header, ide, other.el), h("div", { id: "toasts", "aria-live": "polite" }));
 
   window.addEventListener("keydown", (e) => {
     if (e.key === "F5") {

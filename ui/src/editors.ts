@@ -209,6 +209,10 @@ export class Editors {
     return this.active?.path ?? null;
   }
 
+  openPaths(): string[] {
+    return this.tabs.map((t) => t.path);
+  }
+
   isOpen(path: string): boolean {
     return this.tabs.some((t) => t.path === path);
   }

@@ -384,6 +384,22 @@ export class FileTree {
     await this.refreshAfter(api.upload(dir, files), `Uploaded ${n} file${n === 1 ? "" : "s"}.`);
   }
 
+  /** reveal opens the folders down to the folder path and the folder itself,
+   * selects it and scrolls it into view. */
+  async reveal(path: string): Promise<void> {
+    const parts = path.split("/");
+    const under = (p: string) => this.roots.some((r) => p === r.path || p.startsWith(r.path + "/"));
+    for (let i = 1; i <= parts.length; i++) {
+      const p = parts.slice(0, i).join("/");
+      if (under(p)) this.expanded.add(p);
+    }
+    await this.render();
+    const n = this.nodes.get(path);
+    if (!n) return toast(`${path} is not there (yet).`, "error");
+    this.select(n.entry, true);
+    n.row.scrollIntoView({ block: "nearest" });
+  }
+
   selectPath(path: string): void {
     const n = this.nodes.get(path);
     if (n) this.select(n.entry, false);
