@@ -470,7 +470,7 @@ export class AssignmentAdmin {
     for (const a of as) this.titles.set(a.id, a.title);
     const table = h("table", { class: "grid gradebook", "aria-label": "Gradebook" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Student"),
-        ...as.map((a) => h("th", { scope: "col", title: `Due ${when(a.due_at)}` }, a.title, h("span", { class: "muted" }, ` (max ${num(a.max_score)})`))))));
+        ...as.map((a) => h("th", { scope: "col", title: `Due ${when(a.due_at)}` }, a.title, a.max_score > 0 ? h("span", { class: "muted" }, ` (max ${num(a.max_score)})`) : null)))));
     const tb = h("tbody");
     for (const st of gb.students ?? []) {
       const row = h("tr", {}, h("th", { scope: "row" }, st.username, st.full_name ? h("span", { class: "muted" }, ` ${st.full_name}`) : null));
