@@ -71,6 +71,7 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	opts := runner.Options{
 		DriverDir: driverDir, DriverPath: driver, OutputBytes: c.OutputBytes, OutputRate: c.OutputRate,
 		Gate: obs.mon.Gate(), Observe: obs.metrics, Warm: c.WarmInterpreters,
+		ScratchDir: filepath.Join(c.DataDir, "runtime", "grading"),
 	}
 	if st.Dialect() == "postgres" {
 		// PostgreSQL may be shared by several instances: this one joins

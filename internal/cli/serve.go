@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/assignment"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/roster"
@@ -114,8 +116,18 @@ func serve(ctx context.Context, env Env, args []string) error {
 		})
 	}
 
+	graderID := "local"
+	if cl != nil {
+		graderID = cl.ID()
+	}
+	homework := assignment.New(st, ws, assignment.Options{
+		Dir: filepath.Join(c.DataDir, "submissions"), QuotaBytes: c.QuotaBytes, Grader: run, GraderID: graderID,
+	}, log)
+	goBackground(func() { homework.Run(bg) })
+
 	srv = web.New(web.Deps{
-		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run, Cluster: cl,
+		Assignments: homework,
+		Config:      c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run, Cluster: cl,
 		Drain:   func() { go drain() },
 		Monitor: obs.mon, Metrics: obs.handler(), Observe: obs.metrics.ObserveHTTP,
 		Roster: &roster.Roster{Store: st, Workspace: ws, EndSessions: func(ctx context.Context, u string) error {

@@ -189,6 +189,12 @@ func (r *Runner) RunTests(ctx context.Context, t TestRun) (TestReport, error) {
 	if cancelled {
 		return TestReport{}, ctx.Err()
 	}
+	r.mu.Lock()
+	closing := r.closing
+	r.mu.Unlock()
+	if closing { // stopped by the shutdown, not by anything of the submission's
+		return TestReport{}, fault.New(ErrNoRoom, "This server is stopping.")
+	}
 	rep, ok := out.report()
 	if !ok {
 		reason = registry.ReasonError

@@ -90,8 +90,8 @@ func TestRunTestsReportsEachTest(t *testing.T) {
 		got[res.Test] = res
 	}
 	for test, want := range map[string]TestResult{
-		"test_sum.py::test_small":           {Status: TestFailed, Message: "assert add(2, 3) == 5"},
-		"test_sum.py::test_zero":            {Status: TestFailed, Message: "0 + 0 should be 0"},
+		"test_sum.py::test_small":            {Status: TestFailed, Message: "assert add(2, 3) == 5"},
+		"test_sum.py::test_zero":             {Status: TestFailed, Message: "0 + 0 should be 0"},
 		"test_sum.py::TestAdd.test_negative": {Status: TestError, Message: "ValueError: negative (solution.py, line 2)"},
 	} {
 		if g := got[test]; g.Status != want.Status || g.Message != want.Message {

@@ -320,6 +320,18 @@ func (s *Store) ClaimGrading(ctx context.Context, by string, now, stale time.Tim
 	return Submission{}, false, nil
 }
 
+// ReleaseGrading queues again what grader by had claimed (a grader that
+// starts again under the same name gives back what it left running).
+func (s *Store) ReleaseGrading(ctx context.Context, by string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE submissions SET grade_state = 'queued', grading_by = '', grading_since = NULL
+		WHERE grade_state = 'running' AND grading_by = $1`, by)
+	if err != nil {
+		return 0, fmt.Errorf("store: release grading: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // FinishGrading records the grade of a submission that grader by still
 // holds; false (and nothing changed) when it was queued again or taken
 // over meanwhile.

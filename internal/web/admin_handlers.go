@@ -159,29 +159,10 @@ func (s *Server) distribute(w http.ResponseWriter, r *http.Request, p auth.Princ
 		s.writeError(w, r, err)
 		return
 	}
-	var users []string
-	var all string
-	switch {
-	case len(req.Users) == 0 || json.Unmarshal(req.Users, &all) == nil:
-		if len(req.Users) != 0 && all != "all" {
-			s.writeError(w, r, apierror.New(apierror.BadRequest, `"users" must be "all" or a list of usernames.`))
-			return
-		}
-		list, err := s.store.ListUsers(r.Context())
-		if err != nil {
-			s.writeError(w, r, apierror.Wrap(err, apierror.Unavailable, "The list of students cannot be read right now."))
-			return
-		}
-		for _, u := range list {
-			if u.Role == store.RoleStudent && u.Active {
-				users = append(users, u.Username)
-			}
-		}
-	default:
-		if err := json.Unmarshal(req.Users, &users); err != nil {
-			s.writeError(w, r, apierror.New(apierror.BadRequest, `"users" must be "all" or a list of usernames.`))
-			return
-		}
+	users, err := s.students(r, req.Users)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	res, err := s.ws.Distribute(actor(p), req.Source, req.Target, users)
 	if err != nil {
@@ -189,4 +170,30 @@ func (s *Server) distribute(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// students reads a request's "users": "all" (or nothing) for every active
+// student, or a list of usernames.
+func (s *Server) students(r *http.Request, raw json.RawMessage) ([]string, error) {
+	var users []string
+	var all string
+	if len(raw) != 0 && json.Unmarshal(raw, &all) != nil {
+		if err := json.Unmarshal(raw, &users); err != nil {
+			return nil, apierror.New(apierror.BadRequest, `"users" must be "all" or a list of usernames.`)
+		}
+		return users, nil
+	}
+	if len(raw) != 0 && all != "all" {
+		return nil, apierror.New(apierror.BadRequest, `"users" must be "all" or a list of usernames.`)
+	}
+	list, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		return nil, apierror.Wrap(err, apierror.Unavailable, "The list of students cannot be read right now.")
+	}
+	for _, u := range list {
+		if u.Role == store.RoleStudent && u.Active {
+			users = append(users, u.Username)
+		}
+	}
+	return users, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/assignment"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/degrade"
 	"github.com/pythonide/pythonide/internal/fault"
@@ -55,6 +56,12 @@ var apiKinds = []struct {
 	{runner.ErrNotReading, apierror.RateLimited, 0},
 	{runner.ErrUnavailable, apierror.Unavailable, 0},
 	{degrade.ErrShedCPU, apierror.Unavailable, 0},
+	{assignment.ErrInvalid, apierror.BadRequest, 0},
+	{assignment.ErrNotFound, apierror.NotFound, 0},
+	{assignment.ErrExists, apierror.Conflict, 0},
+	{assignment.ErrClosed, apierror.Conflict, 0},
+	{assignment.ErrLimit, apierror.Conflict, 0},
+	{assignment.ErrFailed, apierror.Unavailable, 0},
 }
 
 // apiError is err as the API answers it: an *apierror.Error already (the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pythonide/pythonide/internal/assignment"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
@@ -78,9 +80,22 @@ func newTestServer(t testing.TB, st *store.Store, tweak func(*config.Config)) (*
 		LoginPerUser: c.LoginPerUser, LoginPerAddr: c.LoginPerAddr, LoginWindow: c.LoginWindow}, log)
 	ros := &roster.Roster{Store: st, Workspace: ws, EndSessions: func(ctx context.Context, u string) error { return m.EndUserSessions(ctx, u, "") }}
 	s := New(Deps{Config: c, Store: st, Workspace: ws, Auth: m, Roster: ros, Log: log})
+	// Homework grades with the runner a run rig adds later (rigGrader).
+	s.assignments = assignment.New(st, ws, assignment.Options{Dir: filepath.Join(c.DataDir, "submissions"),
+		QuotaBytes: c.QuotaBytes, Grader: rigGrader{s}, GraderID: "test"}, log)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return s, srv, c, ws
+}
+
+// rigGrader grades with the server's runner, once a run rig has set one.
+type rigGrader struct{ s *Server }
+
+func (g rigGrader) RunTests(ctx context.Context, t runner.TestRun) (runner.TestReport, error) {
+	if g.s.runner == nil {
+		return runner.TestReport{}, errors.New("this rig runs no programs")
+	}
+	return g.s.runner.RunTests(ctx, t)
 }
 
 // user creates an account directly through the roster.

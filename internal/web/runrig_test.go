@@ -122,13 +122,15 @@ func newRunRigWith(t *testing.T, o runRigOptions) *rig {
 	run := runner.New(reg, sb, r.ws, runner.Options{DriverDir: driverDir, DriverPath: driver,
 		OutputBytes: c.OutputBytes, OutputRate: c.OutputRate, SampleEvery: 200 * time.Millisecond,
 		Gate: hooks.gate, Observe: hooks.observe, Warm: c.WarmInterpreters,
-		WarmGrace: -1, // the corpus's checks of what is left expect it gone with the last tab
+		WarmGrace:  -1, // the corpus's checks of what is left expect it gone with the last tab
+		ScratchDir: filepath.Join(r.data, "runtime", "grading"),
 	}, log, tracker.Changed)
 	sweep := cleanup.New(reg, run, c.SweepInterval, log)
 	sweep.Swept = hooks.swept
 	ctx, cancel := context.WithCancel(context.Background())
 	go sweep.Run(ctx)
 	go tracker.Run(ctx, 100*time.Millisecond)
+	go r.server.assignments.Run(ctx)
 	t.Cleanup(func() {
 		cancel()
 		sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)

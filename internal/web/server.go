@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pythonide/pythonide/internal/assignment"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/cluster"
 	"github.com/pythonide/pythonide/internal/config"
@@ -42,6 +43,8 @@ type Deps struct {
 	// Drain, when set, drains this instance (POST /api/admin/drain): it
 	// returns at once and drains in the background.
 	Drain func()
+	// Assignments is homework (internal/assignment); nil: not offered.
+	Assignments *assignment.Service
 }
 
 // Server holds the handlers' dependencies.
@@ -66,6 +69,7 @@ type Server struct {
 	metricsHandler http.Handler
 	cluster        *cluster.Cluster
 	drain          func()
+	assignments    *assignment.Service
 	draining       atomic.Bool
 
 	// wsPing and wsRecheck are wsPingEvery and wsRecheckEvery (shorter in tests).
@@ -75,7 +79,7 @@ type Server struct {
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, runner: d.Runner, log: d.Log, observe: d.Observe, started: time.Now(),
-		mon: d.Monitor, metricsHandler: d.Metrics, cluster: d.Cluster, drain: d.Drain}
+		mon: d.Monitor, metricsHandler: d.Metrics, cluster: d.Cluster, drain: d.Drain, assignments: d.Assignments}
 	s.wsPing, s.wsRecheck = wsPingEvery, wsRecheckEvery
 	s.wsRate = auth.NewThrottle(d.Config.WSMessagesPerMin, time.Minute, time.Now)
 	for _, c := range d.Config.TrustedProxies {
@@ -131,6 +135,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/admin/drain", s.professor(s.drainInstance))
 
 	mux.Handle("GET /ws", s.authed(s.websocket))
+	if s.assignments != nil {
+		s.routeAssignments(mux)
+	}
 
 	mux.HandleFunc("/api/", s.apiNotFound)
 	s.routeUI(mux)

@@ -105,6 +105,25 @@ func (w *Workspace) distributeOne(a Actor, src loc, target, u string) Distribute
 	return o
 }
 
+// EnsureFolder makes the folder p of a home with its missing parents (and
+// the home itself), leaving whatever is there already (professor only).
+func (w *Workspace) EnsureFolder(a Actor, p string) error {
+	if !a.Professor {
+		return fault.New(ErrDenied, "Only teachers can make folders in students' homes.")
+	}
+	l, err := resolve(a, p, writeAccess)
+	if err != nil {
+		return err
+	}
+	if l.kind != kindHome {
+		return fault.New(ErrInvalid, "%q is not a folder in a home.", p)
+	}
+	if err := w.EnsureHome(l.owner); err != nil {
+		return err
+	}
+	return w.mkdirAll(a, p)
+}
+
 // mkdirAll creates a folder and its missing parents inside a home.
 func (w *Workspace) mkdirAll(a Actor, p string) error {
 	l, err := resolve(a, p, writeAccess)
