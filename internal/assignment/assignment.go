@@ -440,9 +440,12 @@ func (s *Service) Submit(ctx context.Context, student workspace.Actor, id string
 	}
 	now := s.opts.Now()
 	if State(a, now) == "closed" {
-		dl := Deadline(a)
-		return store.Submission{}, fault.New(ErrClosed, "Submissions for %q closed at %s (%s): it was due %s%s.",
-			a.Title, Local(a, dl), a.TimeZone, Local(a, a.DueAt), lateWords(a))
+		msg := fmt.Sprintf("Submissions for %q closed at %s (%s), when it was due.", a.Title, readable(a, a.DueAt), a.TimeZone)
+		if a.LateMinutes > 0 {
+			msg = fmt.Sprintf("Submissions for %q closed at %s (%s): it was due at %s, with %d minutes for late work.",
+				a.Title, readable(a, Deadline(a)), a.TimeZone, readable(a, a.DueAt), a.LateMinutes)
+		}
+		return store.Submission{}, fault.New(ErrClosed, "%s", msg)
 	}
 	if !s.claimSubmit(student.Username) {
 		return store.Submission{}, fault.New(ErrLimit, "Your previous submission is still being saved; wait a moment.")
@@ -495,11 +498,9 @@ func (s *Service) Submit(ctx context.Context, student workspace.Actor, id string
 	return s.st.GetSubmission(ctx, x.ID)
 }
 
-func lateWords(a store.Assignment) string {
-	if a.LateMinutes == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", with %d minutes for late work", a.LateMinutes)
+// readable is t in the assignment's time zone, for a sentence.
+func readable(a store.Assignment, t time.Time) string {
+	return strings.Replace(Local(a, t), "T", " ", 1)
 }
 
 func (s *Service) claimSubmit(user string) bool {
