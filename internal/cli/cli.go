@@ -32,6 +32,13 @@ Usage:
   pythonide user import FILE.csv                import a roster (username,password,full_name,role)
   pythonide user passwd NAME [--password-stdin] set a password (a generated one is printed if none is given)
   pythonide user list                           list users
+  pythonide assignment create ID --title T --due 2026-12-09T23:59 [--time-zone Z] [--late-minutes N]
+                       [--instructions FILE.md] [--starter Local/PROF/FOLDER] [--feedback all|summary] [--test-seconds N]
+  pythonide assignment test ID FILE.py…         add or replace test files (test_*.py or *_test.py)
+  pythonide assignment publish ID [--users a,b] copy the starter files to the students and open it
+  pythonide assignment list                     assignments with state, tests and how many handed in
+  pythonide assignment regrade ID               grade every submission again (a running server does it)
+  pythonide assignment gradebook [--csv]        students × assignments
   pythonide loadtest [--url U] [--users N] [--duration D] [--json FILE]
                                                 the classroom load generator (loadtest --help)
   pythonide loadtest compare A.json B.json      compare two load test reports
@@ -55,6 +62,8 @@ func Run(ctx context.Context, env Env) int {
 		err = serve(ctx, env, args)
 	case "user":
 		err = user(ctx, env, args)
+	case "assignment":
+		err = assignmentCmd(ctx, env, args)
 	case "capacity":
 		err = capacityCmd(ctx, env, args)
 	case "loadtest":
@@ -89,6 +98,11 @@ func (u usageError) Error() string { return u.msg }
 func loadConfig(env Env, name string, args []string, extra func(fs *flag.FlagSet), only ...string) (*config.Config, []string, error) {
 	c := config.Defaults()
 	fs := config.FlagSet(name, c, only...)
+	// A command's own flags (--title, --users, …) are read from the
+	// command line only: an environment variable of the same name meant
+	// for something else must not fill them in.
+	server := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { server[config.EnvName(f.Name)] = true })
 	if extra != nil {
 		extra(fs)
 	}
@@ -96,14 +110,25 @@ func loadConfig(env Env, name string, args []string, extra func(fs *flag.FlagSet
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "Usage of pythonide %s:\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
-			def := ""
+			def, envName := "", config.EnvName(f.Name)
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(env.Stderr, "  --%s\n      %s%s  [%s]\n", f.Name, f.Usage, def, config.EnvName(f.Name))
+			if server[envName] {
+				envName = "  [" + envName + "]"
+			} else {
+				envName = ""
+			}
+			fmt.Fprintf(env.Stderr, "  --%s\n      %s%s%s\n", f.Name, f.Usage, def, envName)
 		})
 	}
-	rest, err := config.Load(fs, c, args, env.Getenv)
+	getenv := func(k string) string {
+		if !server[strings.TrimSuffix(k, "_FILE")] {
+			return ""
+		}
+		return env.Getenv(k)
+	}
+	rest, err := config.Load(fs, c, args, getenv)
 	return c, rest, err
 }
 

@@ -186,3 +186,19 @@ func GeneratePassword() string {
 	}
 	return string(b)
 }
+
+// Students lists the usernames of the active students: whom "all" means
+// when a teacher hands something out.
+func (r *Roster) Students(ctx context.Context) ([]string, error) {
+	list, err := r.Store.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, u := range list {
+		if u.Role == store.RoleStudent && u.Active {
+			users = append(users, u.Username)
+		}
+	}
+	return users, nil
+}

@@ -186,14 +186,9 @@ func (s *Server) students(r *http.Request, raw json.RawMessage) ([]string, error
 	if len(raw) != 0 && all != "all" {
 		return nil, apierror.New(apierror.BadRequest, `"users" must be "all" or a list of usernames.`)
 	}
-	list, err := s.store.ListUsers(r.Context())
+	users, err := s.roster.Students(r.Context())
 	if err != nil {
 		return nil, apierror.Wrap(err, apierror.Unavailable, "The list of students cannot be read right now.")
-	}
-	for _, u := range list {
-		if u.Role == store.RoleStudent && u.Active {
-			users = append(users, u.Username)
-		}
 	}
 	return users, nil
 }
