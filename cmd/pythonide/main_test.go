@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func command(t *testing.T, data string, args ...string) *exec.Cmd {
+func command(t testing.TB, data string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	// The CPU line of graceful degradation reads the whole machine when no
@@ -45,7 +45,7 @@ func command(t *testing.T, data string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,7 +57,7 @@ func freeAddr(t *testing.T) string {
 
 // startServer runs `pythonide serve` (with any extra flags) and waits
 // until it answers.
-func startServer(t *testing.T, data, addr string, extra ...string) *exec.Cmd {
+func startServer(t testing.TB, data, addr string, extra ...string) *exec.Cmd {
 	t.Helper()
 	cmd := command(t, data, append([]string{"serve", "--listen", addr}, extra...)...)
 	log, err := os.OpenFile(filepath.Join(data, "..", "serve.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -82,7 +82,7 @@ func startServer(t *testing.T, data, addr string, extra ...string) *exec.Cmd {
 	return nil
 }
 
-func login(t *testing.T, addr, user, pw string) *http.Client {
+func login(t testing.TB, addr, user, pw string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
