@@ -70,6 +70,14 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// isSQLiteBusy reports SQLite's "database is locked" that its busy timeout
+// did not wait out: switching a new file to WAL while another process
+// opens it returns it at once.
+func isSQLiteBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // isForeignKeyViolation reports a reference to a missing row on either backend.
 func isForeignKeyViolation(err error) bool {
 	var pe *pgconn.PgError

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors callers map to API errors (404 / 409).
@@ -54,7 +55,17 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, db, d); err != nil {
+	// Several processes opening a new SQLite file at once (a server and a
+	// command, or instances in a test) race to switch it to WAL; the
+	// loser is told "locked" without waiting, so it tries again.
+	for try := 1; ; try++ {
+		err = migrate(ctx, db, d)
+		if err == nil || !isSQLiteBusy(err) || try == 50 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(try) * 10 * time.Millisecond)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
