@@ -157,6 +157,9 @@ func serve(ctx context.Context, env Env, args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/")
+	if err := firstProfessor(ctx, &roster.Roster{Store: st, Workspace: ws}, env, "http://"+ln.Addr().String()+"/", log); err != nil {
+		return err
+	}
 
 	select {
 	case err := <-errc:
@@ -205,4 +208,31 @@ func openData(ctx context.Context, c *config.Config) (*store.Store, *workspace.W
 		return nil, nil, fmt.Errorf("cannot open the workspace: %w", err)
 	}
 	return st, ws, nil
+}
+
+// firstProfessor makes the first teacher account of a new server and
+// prints, once, how to log in with it: the password is shown here and
+// nowhere else (the log says only that it was printed).
+func firstProfessor(ctx context.Context, r *roster.Roster, env Env, url string, log *slog.Logger) error {
+	made, err := r.FirstProfessor(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot make the first teacher account: %w", err)
+	}
+	if made.Username == "" {
+		return nil
+	}
+	log.Info("no teacher account existed: made one; its password is printed once on standard output", "username", made.Username)
+	fmt.Fprintf(env.Stdout, `
+  This server had no teacher account, so it made one:
+
+      open      %s
+      username  %s
+      password  %s
+
+  It is shown only now. Log in, change the password (Password, top right),
+  then add your class under Class → Users. Lost it? Run
+      pythonide user passwd %s
+
+`, url, made.Username, made.Password, made.Username)
+	return nil
 }

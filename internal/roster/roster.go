@@ -202,3 +202,28 @@ func (r *Roster) Students(ctx context.Context) ([]string, error) {
 	}
 	return users, nil
 }
+
+// FirstProfessor is the account a new class starts from: when the
+// database holds no professor at all, it makes FirstProfessorName with a
+// generated password and returns it (with the password, to be shown once);
+// otherwise it returns a zero Created. Several instances starting at once
+// make it once: the username is unique.
+func (r *Roster) FirstProfessor(ctx context.Context) (Created, error) {
+	list, err := r.Store.ListUsers(ctx)
+	if err != nil {
+		return Created{}, err
+	}
+	for _, u := range list {
+		if u.Role == store.RoleProfessor {
+			return Created{}, nil
+		}
+	}
+	c, err := r.Create(ctx, NewUser{Username: FirstProfessorName, Role: store.RoleProfessor, FullName: "Administrator"})
+	if errors.Is(err, ErrTaken) {
+		return Created{}, nil // another instance made it, or a student has the name
+	}
+	return c, err
+}
+
+// FirstProfessorName is the first teacher account's username.
+const FirstProfessorName = "admin"

@@ -272,6 +272,26 @@ func migrations() []migration {
 				`CREATE INDEX submissions_grade_idx ON submissions (grade_state, submitted_at)`,
 			},
 		},
+		{
+			// What a user's IDE had open (tabs, cursors, the tree's open
+			// folders, consoles), so a reload or another browser brings it
+			// back. Opaque JSON to the store; the web layer bounds it.
+			name: "workspace states",
+			sqlite: []string{
+				`CREATE TABLE ui_states (
+					username   TEXT    PRIMARY KEY REFERENCES users (username) ON DELETE CASCADE,
+					state      TEXT    NOT NULL,
+					updated_at INTEGER NOT NULL
+				)`,
+			},
+			postgres: []string{
+				`CREATE TABLE ui_states (
+					username   TEXT COLLATE "C" PRIMARY KEY REFERENCES users (username) ON DELETE CASCADE,
+					state      JSONB       NOT NULL,
+					updated_at TIMESTAMPTZ NOT NULL
+				)`,
+			},
+		},
 	}
 }
 

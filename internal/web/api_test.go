@@ -47,6 +47,7 @@ func TestEveryRouteNeedsALogin(t *testing.T) {
 		{"GET", "/api/admin/users"}, {"POST", "/api/admin/users"}, {"PATCH", "/api/admin/users/alice"},
 		{"POST", "/api/admin/users/import"}, {"POST", "/api/admin/users/alice/password"},
 		{"GET", "/api/admin/sessions"}, {"POST", "/api/admin/distribute"},
+		{"GET", "/api/me/state"}, {"PUT", "/api/me/state"},
 	}
 	for _, rt := range routes {
 		res := anon.do(rt.method, rt.path, []byte(`{}`), nil)

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/auth"
+	"github.com/pythonide/pythonide/internal/roster"
 	"github.com/pythonide/pythonide/internal/store"
 )
 
@@ -74,4 +78,67 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p auth.P
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// maxUIState bounds what the IDE keeps of a user's workspace state.
+const maxUIState = 64 << 10
+
+// uiState answers the user's saved IDE state ({} when none).
+func (s *Server) uiState(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	state, err := s.store.UIState(r.Context(), p.Username)
+	if err != nil {
+		s.writeError(w, r, apierror.Wrap(err, apierror.Unavailable, "Your open files cannot be read right now."))
+		return
+	}
+	if state == nil {
+		state = json.RawMessage(`{}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(state)
+}
+
+// setUIState keeps the user's IDE state: any JSON object up to 64 KiB.
+func (s *Server) setUIState(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUIState))
+	if err != nil {
+		s.writeError(w, r, apierror.New(apierror.TooLarge, "The workspace state is larger than 64 KiB."))
+		return
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil || obj == nil {
+		s.writeError(w, r, apierror.New(apierror.BadRequest, "The workspace state must be a JSON object."))
+		return
+	}
+	if err := s.store.SetUIState(r.Context(), p.Username, body, time.Now()); err != nil {
+		s.writeError(w, r, apierror.Wrap(err, apierror.Unavailable, "Your open files cannot be remembered right now."))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setup tells the login page whether this is a new server: no professor
+// has ever logged in. Once one has, that stays so (cached).
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
+	first := false
+	if !s.setUpDone.Load() {
+		users, err := s.store.ListUsers(r.Context())
+		if err != nil {
+			s.writeError(w, r, apierror.Wrap(err, apierror.Unavailable, "The server cannot answer right now."))
+			return
+		}
+		first = true
+		for _, u := range users {
+			if u.Role == store.RoleProfessor && !u.LastLoginAt.IsZero() {
+				first = false
+			}
+		}
+		if !first {
+			s.setUpDone.Store(true)
+		}
+	}
+	v := map[string]any{"first_run": first}
+	if first {
+		v["username"] = roster.FirstProfessorName
+	}
+	writeJSON(w, http.StatusOK, v)
 }

@@ -71,6 +71,7 @@ type Server struct {
 	drain          func()
 	assignments    *assignment.Service
 	draining       atomic.Bool
+	setUpDone      atomic.Bool // a professor has logged in (GET /api/setup)
 
 	// wsPing and wsRecheck are wsPingEvery and wsRecheckEvery (shorter in tests).
 	wsPing, wsRecheck time.Duration
@@ -111,6 +112,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/logout", s.authed(s.logout))
 	mux.Handle("GET /api/me", s.authed(s.me))
 	mux.Handle("POST /api/password", s.authed(s.changePassword))
+	mux.HandleFunc("GET /api/setup", s.setup)
+	mux.Handle("GET /api/me/state", s.authed(s.uiState))
+	mux.Handle("PUT /api/me/state", s.authed(s.setUIState))
 
 	mux.Handle("GET /api/files", s.authed(s.listFiles))
 	mux.Handle("DELETE /api/files", s.authed(s.deleteFile))
