@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func TestBrowserUI(t *testing.T) {
 	users := map[string]string{}
 	for _, u := range []struct{ name, role string }{
 		{"alice", "student"}, {"bob", "student"}, {"carol", "student"}, {"dave", "student"},
-		{"erin", "student"}, {"frank", "student"}, {"grace", "student"}, {"mallory", "student"}, {"prof", "professor"},
+		{"erin", "student"}, {"frank", "student"}, {"grace", "student"}, {"heidi", "student"}, {"mallory", "student"}, {"prof", "professor"},
 	} {
 		pw := u.name + "-pw-1"
 		add := command(t, data, "user", "add", u.name, "--role", u.role, "--full-name", strings.ToUpper(u.name[:1])+u.name[1:]+" Example", "--password-stdin")
@@ -84,6 +85,24 @@ func TestBrowserUI(t *testing.T) {
 	addr := freeAddr(t)
 	startServer(t, data, addr)
 
+	// A second server on an empty data folder, as the README's first
+	// command leaves it: the first-run page and the account it printed.
+	fresh := filepath.Join(t.TempDir(), "data")
+	freshAddr := freeAddr(t)
+	startServer(t, fresh, freshAddr)
+	var freshPw string
+	re := regexp.MustCompile(`(?m)^\s+password\s+(\S+)$`)
+	if !waitFor(10*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(fresh, "..", "serve.log"))
+		m := re.FindSubmatch(b)
+		if m != nil {
+			freshPw = string(m[1])
+		}
+		return m != nil
+	}) {
+		t.Fatal("the fresh server printed no first account")
+	}
+
 	shots := os.Getenv("PYTHONIDE_E2E_SHOTS")
 	if shots == "" {
 		shots = os.TempDir()
@@ -104,6 +123,8 @@ func TestBrowserUI(t *testing.T) {
 		"PYTHONIDE_E2E_USERS="+string(usersJSON),
 		"PYTHONIDE_E2E_SHOTS="+shots,
 		"PYTHONIDE_E2E_CHROMIUM="+chromiumPath(),
+		"PYTHONIDE_E2E_FRESH_URL=http://"+freshAddr,
+		"PYTHONIDE_E2E_FRESH_PASSWORD="+freshPw,
 	)
 	start := time.Now()
 	out, err := node.CombinedOutput()

@@ -154,4 +154,15 @@ export const api = {
     return request(`/api/files/upload?dir=${q(dir)}`, { method: "POST", body: form });
   },
   downloadURL: (path: string) => `/api/files/download?path=${q(path)}`,
+
+  /** setup says whether no teacher has logged in yet (a new server). */
+  setup: async (): Promise<{ first_run: boolean; username?: string }> =>
+    (await request("/api/setup", { noReauth: true })).json(),
+  /** state is what this user's IDE had open ({} the first time). */
+  state: () => getJSON<Record<string, unknown>>("/api/me/state"),
+  /** saveState keeps it; keepalive lets it leave with a closing page. */
+  saveState: async (state: unknown, keepalive = false): Promise<void> => {
+    const res = await fetch("/api/me/state", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(state), credentials: "same-origin", keepalive });
+    if (!res.ok && res.status !== 401) throw await toError(res);
+  },
 };

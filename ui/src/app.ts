@@ -13,6 +13,7 @@ import { loginForm } from "./login";
 import { listDrafts, dropDraft } from "./drafts";
 import { applySettings, loadSettings, type Theme } from "./settings";
 import { open as openDialog } from "./dialog";
+import { keepState, loadState } from "./state";
 
 export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void {
   clear(root);
@@ -82,11 +83,20 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     }
   };
   runBtn.addEventListener("click", () => void run());
-  const stopBtn = h("button", { type: "button", class: "danger", title: "Stop the program (Shift+F5)", onclick: () => consoles.stopActive() }, "■ Stop");
-  editors.onActiveChange = (p) => {
+  // One Stop, in the console beside the editor, which always shows the
+  // current file's program; Run says whether that program is running.
+  const showRun = () => {
+    const p = editors.activePath();
     runBtn.disabled = !p;
-    runBtn.textContent = p ? `▶ Run ${baseName(p)}` : "▶ Run";
+    const again = consoles.runningFor(p);
+    runBtn.textContent = !p ? "▶ Run" : again ? `↻ Run ${baseName(p)} again` : `▶ Run ${baseName(p)}`;
+    runBtn.title = again ? "Stop the running program and run the file again (F5)" : "Run the open file (F5)";
   };
+  editors.onActiveChange = (p) => {
+    consoles.follow(p);
+    showRun();
+  };
+  consoles.onChange = showRun;
 
   const theme = h("select", { id: "theme", "aria-label": "Colour theme" },
     ...(["light", "dark", "contrast"] as Theme[]).map((t) => h("option", { value: t, selected: t === settings.theme }, t === "contrast" ? "high contrast" : t)));
@@ -132,7 +142,6 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     viewSwitch.querySelectorAll("button").forEach((x, i) => x.setAttribute("aria-pressed", String((i === 1) === second)));
     ide.hidden = second;
     runBtn.hidden = second;
-    stopBtn.hidden = second;
     if (second) other.show();
     else other.hide();
   };
@@ -141,8 +150,10 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     if (b) setView(b.id !== "view-ide");
   });
 
+  let stopKeeping = () => {};
   const logout = async () => {
     await editors.saveAll();
+    stopKeeping();
     sock.stop();
     other.hide();
     setExpiredHandler(null);
@@ -158,7 +169,6 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     h("span", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "py"), "pythonide"),
     viewSwitch,
     runBtn,
-    stopBtn,
     h("span", { class: "spacer" }),
     connEl,
     theme,
@@ -182,8 +192,22 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
   });
 
   offerDrafts(me, editors);
-  void tree.load();
-  sock.start();
+  // The workspace comes back as it was left (also from another browser):
+  // consoles first, so the socket re-attaches their programs as it connects.
+  void (async () => {
+    const saved = await loadState();
+    if (saved) consoles.restore(saved.consoles, saved.console);
+    sock.start();
+    await tree.load();
+    if (saved) {
+      await tree.restoreOpen(saved.tree);
+      await editors.restore(saved.tabs, saved.active);
+    }
+    stopKeeping = keepState(() => ({
+      v: 1, tabs: editors.snapshot(), active: editors.activePath(), tree: tree.openFolders(),
+      consoles: consoles.snapshot(), console: consoles.activeId(),
+    }));
+  })();
   // For the end-to-end tests: simulate a network drop.
   (window as unknown as { pythonide: object }).pythonide = { dropConnection: () => sock.dropForTest() };
 }

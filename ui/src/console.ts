@@ -43,6 +43,7 @@ export class RunConsole implements RunHandler {
   id = "";
   kind: "script" | "repl" = "script";
   onChange: () => void = () => {};
+  private resumed = false;
 
   constructor(
     readonly key: string, // the file path, or "repl:<n>" for an empty REPL
@@ -75,6 +76,7 @@ export class RunConsole implements RunHandler {
   /** begin starts a new process in this console (the old one's output is cleared). */
   begin(id: string, kind: "script" | "repl"): void {
     if (this.id) this.sock.forget(this.id);
+    this.resumed = false;
     this.id = id;
     this.kind = kind;
     this.seq = 0;
@@ -85,6 +87,14 @@ export class RunConsole implements RunHandler {
     this.hideInput();
     this.setState("starting");
     this.sock.register(id, this);
+  }
+
+  /** resume takes over a program that was running before the page was
+   * reloaded: the socket re-attaches it from the start of its output. */
+  resume(id: string, kind: "script" | "repl"): void {
+    this.begin(id, kind);
+    this.resumed = true;
+    this.setState("running");
   }
 
   private setState(s: RunState): void {
@@ -129,7 +139,7 @@ export class RunConsole implements RunHandler {
       case "error":
         if (m.code === "not_found" && this.state !== "starting") {
           this.hideInput();
-          this.end("This program ended while the connection was down.", "info");
+          this.end(this.resumed && this.seq === 0 ? "This program ended while the page was closed." : "This program ended while the connection was down.", "info");
         } else if (this.state === "starting") {
           this.end(m.message ?? "The program could not start.", "bad");
         } else {

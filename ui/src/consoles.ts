@@ -3,6 +3,7 @@
 import { RunConsole, type OpenAt } from "./console";
 import { baseName, h, newId, toast } from "./dom";
 import type { ServerMsg, Socket } from "./socket";
+import type { ConsoleState } from "./state";
 
 export class Consoles {
   readonly el: HTMLElement;
@@ -47,8 +48,14 @@ export class Consoles {
     this.refresh();
   }
 
+  /** onChange is told when a console's program starts or ends. */
+  onChange: () => void = () => {};
+
   private refresh(): void {
-    this.stopBtn.disabled = !this.active || !this.active.live();
+    const live = !!this.active && this.active.live();
+    this.stopBtn.disabled = !live;
+    this.stopBtn.title = live ? `Stop ${this.active!.title} (Shift+F5)` : "Nothing is running here";
+    this.onChange();
   }
 
   /** run starts path in its console; the caller has saved it first. */
@@ -93,6 +100,42 @@ export class Consoles {
       this.empty.hidden = false;
       this.refresh();
     }
+  }
+
+  /** snapshot lists the consoles whose program may still run. */
+  snapshot(): ConsoleState[] {
+    return this.list.filter((c) => c.live()).map((c) => ({ id: c.id, key: c.key, title: c.title, kind: c.kind }));
+  }
+
+  activeId(): string | null {
+    return this.active?.live() ? this.active.id : null;
+  }
+
+  /** restore re-opens the consoles of programs that were running; the
+   * socket re-attaches each when it connects and the server replays its
+   * output so far (or says it has ended). */
+  restore(list: ConsoleState[], active: string | null): void {
+    for (const s of list) {
+      if (this.list.some((c) => c.id === s.id)) continue;
+      const c = this.add(s.key, s.title);
+      c.resume(s.id, s.kind === "repl" ? "repl" : "script");
+      if (s.key.startsWith("repl:")) this.replCount = Math.max(this.replCount, Number(s.key.slice(5)) || 0);
+    }
+    const want = this.list.find((c) => c.id === active) ?? this.list[this.list.length - 1];
+    if (want) this.show(want);
+  }
+
+  /** follow shows the console of path's program, if it has one: the
+   * console beside the editor is always the current file's. */
+  follow(path: string | null): void {
+    const c = path ? this.list.find((x) => x.key === path) : undefined;
+    if (c && c !== this.active) this.show(c);
+    else this.refresh();
+  }
+
+  /** runningFor says whether path's program is running. */
+  runningFor(path: string | null): boolean {
+    return !!path && !!this.list.find((x) => x.key === path && x.live());
   }
 
   /** focusInput puts the caret in the active console's input box, if it shows one. */

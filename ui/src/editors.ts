@@ -9,6 +9,7 @@ import { createEditor, replaceText } from "./codemirror";
 import { dropDraft, getDraft, moveDraft, putDraft } from "./drafts";
 import { open as openDialog } from "./dialog";
 import { lineDiff } from "./diff";
+import type { TabState } from "./state";
 
 export type SaveState = "saved" | "saving" | "unsaved" | "failed" | "conflict" | "readonly";
 
@@ -31,6 +32,8 @@ class FileTab {
   state: SaveState = "saved";
   detail = "";
   timer = 0;
+  pendingTop: number | null = null;
+  lastTop = 0;
   saving: Promise<void> | null = null;
   readonly tabEl: HTMLElement;
   readonly pane: HTMLElement;
@@ -252,6 +255,8 @@ export class Editors {
       dropDraft(this.user, path);
     }
     tab.view = createEditor(tab.pane, text, !writable, { onChange: (t) => tab.changed(t) }, `Code of ${baseName(path)}`);
+    // A hidden pane reads scrollTop 0: remember it while it shows.
+    tab.view.scrollDOM.addEventListener("scroll", () => { if (!tab.pane.hidden) tab.lastTop = tab.view.scrollDOM.scrollTop; }, { passive: true });
     this.buildTab(tab);
     this.tabs.push(tab);
     tab.setState(writable ? (restored ? "unsaved" : "saved") : "readonly");
@@ -305,6 +310,11 @@ export class Editors {
       t.tabEl.tabIndex = on ? 0 : -1;
     }
     tab.view.requestMeasure();
+    if (tab.pendingTop !== null) {
+      const top = tab.pendingTop;
+      tab.pendingTop = null;
+      requestAnimationFrame(() => { tab.view.scrollDOM.scrollTop = top; });
+    }
     tab.view.focus();
     this.renderStatus();
     this.onActiveChange(tab.path);
@@ -330,6 +340,30 @@ export class Editors {
         this.onActiveChange(null);
       }
     }
+  }
+
+  /** snapshot is the open tabs with their cursor and scroll, in order. */
+  snapshot(): TabState[] {
+    return this.tabs.map((t) => {
+      const sel = t.view.state.selection.main;
+      return { path: t.path, writable: !t.readOnly, anchor: sel.anchor, head: sel.head, top: Math.round(t.lastTop) };
+    });
+  }
+
+  /** restore opens tabs as snapshot left them (a file gone since is left
+   * out, with the toast open gives), then shows active. */
+  async restore(tabs: TabState[], active: string | null): Promise<void> {
+    for (const s of tabs) {
+      await this.open(s.path, s.writable);
+      const tab = this.tabs.find((t) => t.path === s.path);
+      if (!tab) continue;
+      const len = tab.view.state.doc.length;
+      const clamp = (n: number) => Math.min(Math.max(0, Number(n) || 0), len);
+      tab.view.dispatch({ selection: { anchor: clamp(s.anchor), head: clamp(s.head) } });
+      tab.pendingTop = tab.lastTop = Number(s.top) || 0; // scrolled once the pane is shown and laid out
+    }
+    const want = this.tabs.find((t) => t.path === active) ?? this.tabs[this.tabs.length - 1];
+    if (want) this.show(want);
   }
 
   /** flush saves path now (before a run); false if it could not be saved. */

@@ -400,6 +400,18 @@ export class FileTree {
     n.row.scrollIntoView({ block: "nearest" });
   }
 
+  /** openFolders lists the folders open in the tree. */
+  openFolders(): string[] {
+    return [...this.expanded].sort();
+  }
+
+  /** restoreOpen opens folders as openFolders left them (those gone or
+   * not readable any more stay closed). */
+  async restoreOpen(paths: string[]): Promise<void> {
+    for (const p of paths) this.expanded.add(p);
+    await this.render();
+  }
+
   selectPath(path: string): void {
     const n = this.nodes.get(path);
     if (n) this.select(n.entry, false);

@@ -24,15 +24,28 @@ async function startApp(me: Me): Promise<void> {
 
 function showLogin(): void {
   clear(root);
+  const firstRun = h("section", { class: "first-run", hidden: true, "aria-label": "First run" });
   root.append(
     h("main", { class: "login-page" },
       h("div", { class: "login-card" },
         h("h1", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "py"), "pythonide"),
         h("p", { class: "muted" }, "Log in with the username and password from your teacher."),
         loginForm((me) => void startApp(me)),
+        firstRun,
       ),
     ),
   );
+  // A new server: tell whoever started it where the first account is.
+  api.setup().then((s) => {
+    if (!s.first_run) return;
+    firstRun.hidden = false;
+    firstRun.append(
+      h("h2", {}, "Setting up this server?"),
+      h("p", {}, "When it started for the first time, ", h("code", {}, "pythonide serve"), " made a teacher account, ",
+        h("strong", {}, s.username ?? "admin"), ", and printed its password in the terminal (or the server's log)."),
+      h("p", {}, "Lost it? Run ", h("code", {}, `pythonide user passwd ${s.username ?? "admin"}`), " beside the server for a new one. Then add your class under Class → Users."),
+    );
+  }, () => { /* the form works without the hint */ });
 }
 
 async function boot(): Promise<void> {
