@@ -260,6 +260,18 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, p auth.Princip
 	http.ServeContent(w, r, "", fi.Mtime, f)
 }
 
+// searchFiles searches a folder's file names and text; the workspace bounds
+// the work (matches, files, bytes, two seconds) and stops if the asker goes.
+func (s *Server) searchFiles(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	q := r.URL.Query()
+	res, err := s.ws.Search(actor(p), q.Get("path"), q.Get("q"), workspace.SearchOptions{Done: r.Context().Done()})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
 // countingWriter counts what went through it, to know whether the answer
 // has begun.
 type countingWriter struct {

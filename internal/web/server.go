@@ -125,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/files/copy", s.authed(s.copy))
 	mux.Handle("POST /api/files/upload", s.authed(s.upload))
 	mux.Handle("GET /api/files/download", s.authed(s.download))
+	mux.Handle("GET /api/files/search", s.authed(s.searchFiles))
 
 	mux.Handle("GET /api/admin/users", s.professor(s.listUsers))
 	mux.Handle("POST /api/admin/users", s.professor(s.createUser))
