@@ -60,6 +60,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     void editors.reveal(p, line, me.role === "professor" || p.startsWith(me.home + "/")));
   const tree = new FileTree(me, {
     open: (p, w) => void editors.open(p, w),
+    openAt: (p, line, w) => void editors.reveal(p, line, w),
     renamed: (a, b) => editors.renamed(a, b),
     removed: (p) => editors.removed(p),
   });

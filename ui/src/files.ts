@@ -5,6 +5,7 @@
 import { api, ApiError, type Entry, type Me } from "./api";
 import { baseName, clear, dirName, h, joinPath, toast } from "./dom";
 import { ask, confirmDialog } from "./dialog";
+import { Search } from "./search";
 
 interface Node {
   entry: Entry;
@@ -15,6 +16,8 @@ interface Node {
 
 export interface FileEvents {
   open(path: string, writable: boolean): void;
+  /** openAt opens a file at a line (a search result). */
+  openAt(path: string, line: number, writable: boolean): void;
   renamed(from: string, to: string): void;
   removed(path: string): void;
 }
@@ -45,7 +48,15 @@ export class FileTree {
       b("download", "Download", "Download (folders as .zip)", () => this.download()),
       b("delete", "Delete", "Delete (Del)", () => void this.remove()),
     );
-    this.el = h("nav", { class: "files", "aria-label": "Files" }, toolbar, this.uploadInput, this.tree);
+    const search = new Search(() => this.searchScope(), (m) => {
+      const writable = this.professor() || m.path.startsWith(this.me.home + "/");
+      if (m.type === "line") this.ev.openAt(m.path, m.line, writable);
+      else {
+        this.ev.open(m.path, writable);
+        void this.reveal(dirName(m.path)).then(() => this.selectPath(m.path));
+      }
+    });
+    this.el = h("nav", { class: "files", "aria-label": "Files" }, toolbar, search.el, this.uploadInput, this.tree);
     this.expanded.add(me.home);
     this.tree.addEventListener("keydown", (e) => this.onKey(e));
   }
@@ -398,6 +409,19 @@ export class FileTree {
     if (!n) return toast(`${path} is not there (yet).`, "error");
     this.select(n.entry, true);
     n.row.scrollIntoView({ block: "nearest" });
+  }
+
+  /** searchScope is where a search looks: the top folder the selection is
+   * in (the home, a course folder), or for a teacher the selected folder. */
+  private searchScope(): { path: string; name: string } {
+    const sel = this.selected;
+    if (this.professor() && sel) {
+      const dir = sel.type === "dir" ? sel.path : dirName(sel.path);
+      return { path: dir, name: dir === this.me.home ? "My files" : dir || "everything" };
+    }
+    const root = this.roots.find((r) => sel && (sel.path === r.path || sel.path.startsWith(r.path + "/")));
+    if (!root || root.path === this.me.home) return { path: this.me.home, name: "My files" };
+    return { path: root.path, name: root.name };
   }
 
   /** openFolders lists the folders open in the tree. */
