@@ -119,12 +119,12 @@ test("the workspace survives a reload and another browser: tabs, cursor, folders
     });
   }));
 
-test("a refused start says whose fault it is and whether to try again", () =>
+test("a refused start says whether trying again helps, and Try again does once it can", () =>
   session("refused", async (ctx) => {
     const page = await newPage(ctx);
     await login(page, "heidi");
-    // Three REPLs are a student's limit; the fourth is refused, and
-    // trying again once one is closed helps.
+    // Three programs are a student's limit; the fourth is refused with the
+    // limit's sentence and Try again (a limit passes).
     for (let i = 0; i < 3; i++) {
       await page.getByRole("button", { name: "New REPL" }).click();
       await page.locator(".consoles .tab[aria-selected=true][data-state=repl]").waitFor({ timeout: WAIT });
@@ -132,8 +132,16 @@ test("a refused start says whose fault it is and whether to try again", () =>
     await page.getByRole("button", { name: "New REPL" }).click();
     const end = out(page).locator(".end");
     await end.waitFor();
-    const text = await end.innerText();
-    assert.match(text, /3/, text);
+    assert.match(await end.innerText(), /3/);
+    const again = end.getByRole("button", { name: "Try again" });
+    await again.waitFor();
     await shot(page, "start-refused");
+    // One REPL closed, Try again starts it.
+    await page.locator(".consoles .tab", { hasText: "REPL 1" }).click();
+    await page.locator(".consoles .bar-actions button", { hasText: "Close" }).click();
+    await page.locator(".consoles .tab", { hasText: "REPL 4" }).click();
+    await out(page).locator(".end").getByRole("button", { name: "Try again" }).click();
+    await page.locator(".consoles .tab[aria-selected=true][data-state=repl]", { hasText: "REPL 5" }).waitFor({ timeout: WAIT });
+    assert.equal(await page.locator(".consoles .tab", { hasText: "REPL 4" }).count(), 0, "the refused console made way for the new one");
     assert.equal(BASE.length > 0, true);
   }));

@@ -142,6 +142,7 @@ export class RunConsole implements RunHandler {
           this.end(this.resumed && this.seq === 0 ? "This program ended while the page was closed." : "This program ended while the connection was down.", "info");
         } else if (this.state === "starting") {
           this.end(m.message ?? "The program could not start.", "bad");
+          this.refused(m);
         } else {
           this.note(m.message ?? "The request was refused.", "bad");
         }
@@ -153,6 +154,21 @@ export class RunConsole implements RunHandler {
     this.note(text, cls);
     this.setState("ended");
     this.sock.forget(this.id);
+  }
+
+  /** retry starts this console's program again (set by its owner). */
+  retry: (() => void) | null = null;
+
+  /** refused adds what a refused start carries: the reference for the
+   * teacher, and Try again only where trying again can help. */
+  private refused(m: ServerMsg): void {
+    const last = this.out.lastElementChild;
+    if (!last) return;
+    if (m.ref && !(m.message ?? "").includes(m.ref)) last.append(" ", h("span", { class: "ref" }, `Reference: ${m.ref}`));
+    if (m.retry && this.retry) {
+      const again = this.retry;
+      last.append(" ", h("button", { type: "button", class: "link try-again", onclick: () => again() }, "Try again"));
+    }
   }
 
   private note(text: string, cls: string): void {

@@ -62,6 +62,7 @@ export class Consoles {
   run(path: string): void {
     let c = this.list.find((x) => x.key === path);
     if (!c) c = this.add(path, baseName(path));
+    c.retry = () => this.run(path);
     const id = newId("run-");
     c.begin(id, "script");
     this.show(c);
@@ -72,6 +73,10 @@ export class Consoles {
 
   repl(): void {
     const c = this.add(`repl:${++this.replCount}`, `REPL ${this.replCount}`);
+    c.retry = () => {
+      this.remove(c);
+      this.repl();
+    };
     const id = newId("repl-");
     c.begin(id, "repl");
     this.show(c);
@@ -85,14 +90,17 @@ export class Consoles {
   }
 
   closeActive(): void {
-    const c = this.active;
-    if (!c) return;
+    if (this.active) this.remove(this.active);
+  }
+
+  private remove(c: RunConsole): void {
     c.stop();
     this.sock.forget(c.id);
     c.el.remove();
     c.tabEl.remove();
     const i = this.list.indexOf(c);
     this.list.splice(i, 1);
+    if (this.active !== c) return this.refresh();
     this.active = null;
     const next = this.list[Math.min(i, this.list.length - 1)];
     if (next) this.show(next);

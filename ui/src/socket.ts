@@ -15,6 +15,10 @@ export interface ServerMsg {
   message?: string;
   /** started: which workspace folder the program sees at which path */
   paths?: { at: string; path: string }[];
+  /** error: a reference the teacher finds in the server's log */
+  ref?: string;
+  /** error: whether trying again may help */
+  retry?: boolean;
 }
 
 export interface RunHandler {
