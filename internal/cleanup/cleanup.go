@@ -48,7 +48,13 @@ func (s *Service) Sweep() []Decision {
 	ds := Decide(s.reg.View())
 	for _, d := range ds {
 		if s.stop.StopID(d.ID, d.Reason, d.Message) {
-			s.log.Info("cleanup stopped a program", "id", d.ID, "reason", d.Reason)
+			if d.Ref != "" {
+				// The student was given d.Ref: the teacher finds it here.
+				s.log.Error("a program's start timed out on the server; cleanup stopped it", "id", d.ID, "reason", d.Reason, "ref", d.Ref, "retry", true,
+					"err", "the sandbox did not report the start within the start timeout")
+			} else {
+				s.log.Info("cleanup stopped a program", "id", d.ID, "reason", d.Reason)
+			}
 		}
 	}
 	if s.Swept != nil {

@@ -13,6 +13,10 @@ type Decision struct {
 	ID      string
 	Reason  registry.Reason
 	Message string
+	// Ref, for a start that failed on the server's side (a spawn that never
+	// reported Started), is the reference the message gives the student,
+	// logged with the process when it is stopped.
+	Ref string
 }
 
 // Decide says which of the registry's processes (a Snapshot taken at now)
@@ -29,11 +33,12 @@ func Decide(ps []registry.Process, l registry.Limits, now time.Time) []Decision 
 	var out []Decision
 	for _, p := range ps {
 		var reason registry.Reason
-		var msg string
+		var msg, ref string
 		switch {
 		case p.State == registry.StateStarting:
 			if now.Sub(p.AdmittedAt) > l.StartTimeout {
-				reason, msg = registry.ReasonError, registry.StartTimeoutMessage()
+				ref = registry.RefFor(p.ID)
+				reason, msg = registry.ReasonError, registry.StartTimeoutMessage(ref)
 			}
 		case p.MemoryBytes > l.MemoryPerProc:
 			reason = registry.ReasonMemoryLimit
@@ -55,7 +60,7 @@ func Decide(ps []registry.Process, l registry.Limits, now time.Time) []Decision 
 			if msg == "" {
 				msg = reason.Message(l)
 			}
-			out = append(out, Decision{ID: p.ID, Reason: reason, Message: msg})
+			out = append(out, Decision{ID: p.ID, Reason: reason, Message: msg, Ref: ref})
 		}
 	}
 	slices.SortFunc(out, func(a, b Decision) int { return strings.Compare(a.ID, b.ID) })

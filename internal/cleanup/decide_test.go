@@ -70,6 +70,7 @@ func TestSweepBoundaries(t *testing.T) {
 		cross   func(r *registry.Registry, c *fakeClock)
 		reason  registry.Reason
 		message string
+		ref     string
 	}{
 		{
 			name: "never started",
@@ -77,9 +78,12 @@ func TestSweepBoundaries(t *testing.T) {
 				r.Admit(registry.Request{ID: "p", Owner: "alice", Kind: registry.KindREPL})
 				c.Advance(l.StartTimeout)
 			},
-			cross:   func(r *registry.Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
-			reason:  registry.ReasonError,
-			message: "The program could not be started. Please try again.",
+			cross:  func(r *registry.Registry, c *fakeClock) { c.Advance(time.Nanosecond) },
+			reason: registry.ReasonError,
+			message: "Your program could not be started because the server took too long to start it. " +
+				"This is a problem on the server, not in your program. " +
+				"Try again in a minute; if it keeps happening, tell your teacher and give them the reference " + registry.RefFor("p") + ".",
+			ref: registry.RefFor("p"),
 		},
 		{
 			name: "memory",
@@ -168,7 +172,7 @@ func TestSweepBoundaries(t *testing.T) {
 			}
 			tt.cross(r, c)
 			d := sweep(r)
-			want := Decision{ID: "p", Reason: tt.reason, Message: tt.message}
+			want := Decision{ID: "p", Reason: tt.reason, Message: tt.message, Ref: tt.ref}
 			if len(d) != 1 || d[0] != want {
 				t.Fatalf("just over the limit: got %+v, want %+v", d, want)
 			}

@@ -40,6 +40,14 @@ type Message struct {
 	// started: which workspace folder the program sees at which path, so
 	// the browser can link a traceback's files.
 	Paths []PathMap `json:"paths,omitempty"`
+	// error: a short reference ("R-" and 6 characters) the server also
+	// logged with the real cause (attribute ref), for a start that failed
+	// on the server's side; the student gives it to their teacher.
+	Ref string `json:"ref,omitempty"`
+	// error: whether sending the same request again may succeed (true: a
+	// limit or a passing shortage; false: the file, or a cause that lasts);
+	// absent when the server cannot tell.
+	Retry *bool `json:"retry,omitempty"`
 }
 
 // PathMap says which workspace folder a program sees at At.

@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -80,9 +83,31 @@ func InputTimeoutMessage(l Limits) string {
 	return fmt.Sprintf("Stopped: your program waited more than %s for input.", humanDuration(l.InputTimeout))
 }
 
-// StartTimeoutMessage: a spawn never reported that it started.
-func StartTimeoutMessage() string {
-	return "The program could not be started. Please try again."
+// StartTimeoutMessage: a spawn never reported that it started. The sandbox
+// was too slow (a machine out of breath), so trying again may work; ref is
+// the reference logged with it (RefFor).
+func StartTimeoutMessage(ref string) string {
+	return "Your program could not be started because the server took too long to start it. " +
+		"This is a problem on the server, not in your program. " +
+		"Try again in a minute; if it keeps happening, tell your teacher and give them the reference " + ref + "."
+}
+
+// NewRef is a new reference for a failure on the server's side: "R-" and 6
+// random lower-case hex digits, shown to the student and logged (attribute
+// "ref") with the real cause, so the teacher can find it in the log. It
+// names one failure among the few of a term, not a secret.
+func NewRef() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return "R-" + hex.EncodeToString(b[:])
+}
+
+// RefFor is the reference of a failure of the process the registry holds
+// as id: the same every time (a sweep decides the same again until the
+// process is gone, and must not name it anew), in NewRef's form.
+func RefFor(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return "R-" + hex.EncodeToString(sum[:3])
 }
 
 // humanDuration says a limit the way a teacher would: "5 minutes", "1 hour",

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -35,8 +36,16 @@ func TestReasonMessages(t *testing.T) {
 	if got := InputTimeoutMessage(l); got != "Stopped: your program waited more than 10 minutes for input." {
 		t.Errorf("InputTimeoutMessage: %q", got)
 	}
-	if got := StartTimeoutMessage(); got != "The program could not be started. Please try again." {
+	if got := StartTimeoutMessage("R-0a1b2c"); got != "Your program could not be started because the server took too long to start it. "+
+		"This is a problem on the server, not in your program. "+
+		"Try again in a minute; if it keeps happening, tell your teacher and give them the reference R-0a1b2c." {
 		t.Errorf("StartTimeoutMessage: %q", got)
+	}
+	if a, b := NewRef(), NewRef(); !regexp.MustCompile(`^R-[0-9a-f]{6}$`).MatchString(a) || a == b {
+		t.Errorf("NewRef: %q, then %q", a, b)
+	}
+	if a, b := RefFor("p0123456789abcdef"), RefFor("p0123456789abcdef"); !regexp.MustCompile(`^R-[0-9a-f]{6}$`).MatchString(a) || a != b || a == RefFor("p0123456789abcdee") {
+		t.Errorf("RefFor: %q, then %q", a, b)
 	}
 	if Reason("crashed").Valid() {
 		t.Error("an unknown reason is valid")

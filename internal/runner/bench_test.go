@@ -40,11 +40,22 @@ func newBenchRunner(tb testing.TB, limits registry.Limits) (*Runner, *workspace.
 // newRunnerQuota is newBenchRunner with the quota of wopts on every home.
 func newRunnerQuota(tb testing.TB, limits registry.Limits, wopts workspace.Options) (*Runner, *workspace.Workspace) {
 	tb.Helper()
+	return newRunnerLogged(tb, limits, wopts, nil)
+}
+
+// newRunnerLogged is newRunnerQuota whose runner also logs to logTo (when
+// set), in the server's text form.
+func newRunnerLogged(tb testing.TB, limits registry.Limits, wopts workspace.Options, logTo io.Writer) (*Runner, *workspace.Workspace) {
+	tb.Helper()
 	dir := tb.TempDir() // private, as a newcomer's data folder may be
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out io.Writer = io.Discard
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		out = os.Stderr
 	}
+	if logTo != nil {
+		out = io.MultiWriter(out, logTo)
+	}
+	log := slog.New(slog.NewTextHandler(out, nil))
 	sb, err := sandbox.Probe(context.Background(), sandbox.Config{
 		CgroupName: "pythonide-runnerbench-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(benchSeq.Add(1), 10),
 	}, log)

@@ -243,8 +243,8 @@ func (p *proc) spawn(run workspace.Runnable, began time.Time) (*interpreter, boo
 	r := p.r
 	in, err := p.interpreter(run)
 	if err != nil {
-		r.log.Error("spawning a student process failed", "id", p.id, "owner", p.owner, "path", p.path, "err", err)
-		p.stream.emit(protocol.Message{Type: protocol.MsgError, ID: p.clientID, Code: protocol.CodeUnavailable, Message: "Your program could not be started. Please try again."})
+		f := r.startFailed(err, "spawning a student process failed", "id", p.id, "owner", p.owner, "path", p.path)
+		p.stream.emit(protocol.Message{Type: protocol.MsgError, ID: p.clientID, Code: protocol.CodeUnavailable, Message: f.Message, Ref: f.Ref, Retry: &f.Retry})
 		return nil, false
 	}
 	if err := r.reg.Started(p.id, in.sp.PID(), in.sp.StartTime()); err != nil {

@@ -198,8 +198,7 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 	began := time.Now()
 	l, err := r.layout(u.Name, run.InHome) // run.InHome: a teacher may run a student's file
 	if err != nil {
-		r.log.Error("preparing a student's run failed", "owner", u.Name, "path", path, "err", err)
-		return nil, fault.New(ErrUnavailable, "Your program could not be started. Please try again.")
+		return nil, r.startFailed(err, "preparing a student's run failed", "owner", u.Name, "path", path).refusal()
 	}
 	key := clientKey{u.Name, clientID}
 	r.mu.Lock()
@@ -287,7 +286,7 @@ func (r *Runner) mayStart(key clientKey) error {
 	case r.draining:
 		return fault.New(ErrUnavailable, "This server is being replaced, so new programs cannot start on it. Your running programs go on; reload the page once they have ended to carry on with another server.")
 	case r.closing:
-		return fault.New(ErrUnavailable, "The server is restarting. Please try again in a moment.")
+		return fault.New(ErrClosing, "The server is restarting. Please try again in a moment.")
 	}
 	if _, busy := r.byClient[key]; busy {
 		return fault.New(ErrInvalid, "A program with this id is already running; stop it first or use a new id.")

@@ -536,6 +536,11 @@ func TestLimitAdmission(t *testing.T) {
 			if !strings.Contains(m.Message, tc.names) {
 				t.Errorf("refusal %q does not name the limit (%q)", m.Message, tc.names)
 			}
+			// The class's limits pass; the student's own once they stop
+			// a program.
+			if m.Retry == nil || !*m.Retry {
+				t.Errorf("refusal over the %s limit: retry %v", tc.name, m.Retry)
+			}
 			plainWords(t, tc.name, m.Message)
 			// Nothing already running was harmed.
 			for _, y := range tc.running {

@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/base64"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -174,22 +176,29 @@ func TestProtocolErrors(t *testing.T) {
 	_, _, alice, _ := newClassRunRig(t, nil)
 	w := alice.ws()
 	for _, tc := range []struct {
-		msg  map[string]any
-		code string
+		msg   map[string]any
+		code  string
+		retry string // "": not said
 	}{
-		{map[string]any{"type": "dance", "id": "x"}, "bad_request"},
-		{map[string]any{"type": "run", "id": "", "path": "Local/alice/welcome.py"}, "bad_request"},
-		{map[string]any{"type": "run", "id": "x", "path": "Local/bob/secret.py"}, "not_found"},
-		{map[string]any{"type": "run", "id": "x", "path": "Local/alice/none.py"}, "not_found"},
-		{map[string]any{"type": "stdin", "id": "nope", "data": "1"}, "not_found"},
-		{map[string]any{"type": "stop", "id": "nope"}, "not_found"},
-		{map[string]any{"type": "attach", "id": "nope"}, "not_found"},
+		{map[string]any{"type": "dance", "id": "x"}, "bad_request", ""},
+		{map[string]any{"type": "run", "id": "", "path": "Local/alice/welcome.py"}, "bad_request", ""},
+		// A file that does not exist, or cannot be run, stays so.
+		{map[string]any{"type": "run", "id": "x", "path": "Local/bob/secret.py"}, "not_found", "false"},
+		{map[string]any{"type": "run", "id": "x", "path": "Local/alice/none.py"}, "not_found", "false"},
+		{map[string]any{"type": "run", "id": "x", "path": "Local/alice/notes.txt"}, "bad_request", "false"},
+		{map[string]any{"type": "stdin", "id": "nope", "data": "1"}, "not_found", ""},
+		{map[string]any{"type": "stop", "id": "nope"}, "not_found", ""},
+		{map[string]any{"type": "attach", "id": "nope"}, "not_found", ""},
 	} {
 		w.send(tc.msg)
 		id, _ := tc.msg["id"].(string)
 		m := w.next(id, wait)
-		if m.Type != protocol.MsgError || m.Code != tc.code || m.Message == "" {
-			t.Errorf("%v: got %+v", tc.msg, m)
+		retry := ""
+		if m.Retry != nil {
+			retry = fmt.Sprint(*m.Retry)
+		}
+		if m.Type != protocol.MsgError || m.Code != tc.code || m.Message == "" || retry != tc.retry || m.Ref != "" {
+			t.Errorf("%v: got %+v (retry %q)", tc.msg, m, retry)
 		}
 	}
 	// Not JSON at all.
@@ -197,6 +206,31 @@ func TestProtocolErrors(t *testing.T) {
 	if m := w.next("", wait); m.Type != protocol.MsgError || m.Code != "bad_request" {
 		t.Errorf("garbage: %+v", m)
 	}
+}
+
+// A start that fails on the server's side for a cause that lasts (here
+// Alice's home is a file, so it cannot be prepared) tells her it is not her
+// program's fault, that trying again will not help, and gives the
+// reference the server logged: on the wire as ref and retry too.
+func TestServerSideStartFailureSaysTryingAgainWillNotHelp(t *testing.T) {
+	r, _, alice, _ := newClassRunRig(t, nil)
+	w := alice.ws()
+	home := r.ws.HomePath("alice")
+	if err := os.RemoveAll(home); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(home, []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.send(map[string]any{"type": "repl", "id": "r"})
+	m := w.next("r", wait)
+	if m.Type != protocol.MsgError || m.Code != "unavailable" || m.Retry == nil || *m.Retry ||
+		!regexp.MustCompile(`^R-[0-9a-f]{6}$`).MatchString(m.Ref) ||
+		!strings.Contains(m.Message, "a problem on the server, not in your program") ||
+		!strings.HasSuffix(m.Message, "Trying again will not help: tell your teacher, and give them the reference "+m.Ref+".") {
+		t.Fatalf("a REPL in a home that is a file: %+v", m)
+	}
+	plainWords(t, "a start that failed on the server", m.Message)
 }
 
 func TestReadyzReportsConfinement(t *testing.T) {

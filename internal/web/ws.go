@@ -16,8 +16,11 @@ import (
 
 	"github.com/pythonide/pythonide/internal/apierror"
 	"github.com/pythonide/pythonide/internal/auth"
+	"github.com/pythonide/pythonide/internal/degrade"
 	"github.com/pythonide/pythonide/internal/protocol"
+	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/runner"
+	"github.com/pythonide/pythonide/internal/workspace"
 )
 
 // WebSocket tuning. A connection pulls each process's messages from that
@@ -113,11 +116,45 @@ func (c *wsConn) close(code websocket.StatusCode, why string) {
 }
 
 func (c *wsConn) sendError(id string, err error) {
+	c.reply(c.errorMessage(id, err))
+}
+
+func (c *wsConn) errorMessage(id string, err error) protocol.Message {
 	e := apiError(err)
 	if e.Code == apierror.Internal {
 		c.s.log.Error("websocket request failed", "user", c.p.Username, "err", err)
 	}
-	c.reply(protocol.Message{Type: protocol.MsgError, ID: id, Code: string(e.Code), Message: e.Message})
+	return protocol.Message{Type: protocol.MsgError, ID: id, Code: string(e.Code), Message: e.Message}
+}
+
+// sendStartError answers a run or repl that did not start, saying whether
+// trying again may help where that is known, and with the reference of a
+// failure on the server's side (docs/api.md, "Running code").
+func (c *wsConn) sendStartError(id string, err error) {
+	m := c.errorMessage(id, err)
+	m.Ref, m.Retry = startRetry(err)
+	c.reply(m)
+}
+
+// startRetry is the reference and the retry flag of a start's refusal: a
+// failure on the server's side says both itself; the limits (the class's
+// pass, the student's own once they stop a program), the degradation gate
+// and a restart pass; a file that does not exist or cannot be run stays
+// so. Anything else (a draining server, which the page leaves by
+// reloading) is not said.
+func startRetry(err error) (ref string, retry *bool) {
+	yes, no := true, false
+	var f *runner.StartFailure
+	switch {
+	case errors.As(err, &f):
+		return f.Ref, &f.Retry
+	case errors.Is(err, registry.ErrLimit), errors.Is(err, degrade.ErrShedMemory), errors.Is(err, degrade.ErrShedCPU),
+		errors.Is(err, runner.ErrClosing):
+		return "", &yes
+	case errors.Is(err, workspace.ErrNotFound), errors.Is(err, workspace.ErrInvalid), errors.Is(err, workspace.ErrDenied):
+		return "", &no
+	}
+	return "", nil
 }
 
 // sameOrigin refuses a WebSocket upgrade from another site (cross-site
@@ -373,7 +410,7 @@ func (c *wsConn) startLoop() {
 		}
 		c.s.startsQueued.Add(-1)
 		if err != nil {
-			c.sendError(m.ID, err)
+			c.sendStartError(m.ID, err)
 			continue
 		}
 		c.subscribe(sub)
