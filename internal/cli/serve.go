@@ -135,6 +135,13 @@ func serve(ctx context.Context, env Env, args []string) error {
 		}},
 	})
 	obs.server.Store(srv)
+	first, err := (&roster.Roster{Store: st, Workspace: ws}).FirstProfessor(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return fmt.Errorf("cannot make the first teacher account: %w", err)
+	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", c.Listen, err)
@@ -157,8 +164,8 @@ func serve(ctx context.Context, env Env, args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/")
-	if err := firstProfessor(ctx, &roster.Roster{Store: st, Workspace: ws}, env, "http://"+ln.Addr().String()+"/", log); err != nil {
-		return err
+	if first.Username != "" {
+		printFirstProfessor(env, first, "http://"+ln.Addr().String()+"/", log)
 	}
 
 	select {
@@ -210,17 +217,10 @@ func openData(ctx context.Context, c *config.Config) (*store.Store, *workspace.W
 	return st, ws, nil
 }
 
-// firstProfessor makes the first teacher account of a new server and
-// prints, once, how to log in with it: the password is shown here and
-// nowhere else (the log says only that it was printed).
-func firstProfessor(ctx context.Context, r *roster.Roster, env Env, url string, log *slog.Logger) error {
-	made, err := r.FirstProfessor(ctx)
-	if err != nil {
-		return fmt.Errorf("cannot make the first teacher account: %w", err)
-	}
-	if made.Username == "" {
-		return nil
-	}
+// printFirstProfessor shows, once, how to log in with the first teacher
+// account of a new server (roster.FirstProfessor): the password is shown
+// here and nowhere else (the log says only that it was printed).
+func printFirstProfessor(env Env, made roster.Created, url string, log *slog.Logger) {
 	log.Info("no teacher account existed: made one; its password is printed once on standard output", "username", made.Username)
 	fmt.Fprintf(env.Stdout, `
   This server had no teacher account, so it made one:
@@ -234,5 +234,4 @@ func firstProfessor(ctx context.Context, r *roster.Roster, env Env, url string, 
       pythonide user passwd %s
 
 `, url, made.Username, made.Password, made.Username)
-	return nil
 }

@@ -48,7 +48,11 @@ test("an expired session asks to log in again and keeps the unsaved text", () =>
     const disk = await page.evaluate(async () => (await fetch("/api/files/content?path=Local/frank/welcome.py")).text());
     assert.equal(disk, "print('typed while logged out')\n");
 
-    // A reload with unsaved text offers it back.
+    // A reload with unsaved text of a file no longer open offers it back
+    // (an open one is reopened by the workspace, its draft restored).
+    await page.getByRole("button", { name: "Close welcome.py" }).click();
+    await page.locator(".editor .tabs .tab[title='Local/frank/welcome.py']").waitFor({ state: "detached" });
+    await page.waitForTimeout(1500); // the workspace state is kept within a second
     await page.evaluate(() => localStorage.setItem("pythonide.draft:frank:Local/frank/welcome.py", JSON.stringify({ text: "print('draft')\n", etag: null, at: Date.now() })));
     await page.reload();
     await page.getByText("Unsaved work from before").waitFor();

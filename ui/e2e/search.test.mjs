@@ -7,7 +7,7 @@ import { session, newPage, login, newFile, typeCode, saved, shot } from "./helpe
 test("search finds names and lines in my files and a course folder, and opens the line", () =>
   session("search", async (ctx) => {
     const page = await newPage(ctx);
-    await login(page, "heidi");
+    await login(page, "ivan");
     await newFile(page, "shop.py");
     await typeCode(page, "items = [3, 4]\n\n\n\ntotal = Compute_Total(items)\nprint(total)\n");
     await saved(page);

@@ -122,7 +122,7 @@ test("the workspace survives a reload and another browser: tabs, cursor, folders
 test("a refused start says whether trying again helps, and Try again does once it can", () =>
   session("refused", async (ctx) => {
     const page = await newPage(ctx);
-    await login(page, "heidi");
+    await login(page, "judy");
     // Three programs are a student's limit; the fourth is refused with the
     // limit's sentence and Try again (a limit passes).
     for (let i = 0; i < 3; i++) {

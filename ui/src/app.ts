@@ -192,7 +192,6 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     }
   });
 
-  offerDrafts(me, editors);
   // The workspace comes back as it was left (also from another browser):
   // consoles first, so the socket re-attaches their programs as it connects.
   void (async () => {
@@ -204,6 +203,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
       await tree.restoreOpen(saved.tree);
       await editors.restore(saved.tabs, saved.active);
     }
+    offerDrafts(me, editors); // after the restore, which reopened (and restored) some already
     stopKeeping = keepState(() => ({
       v: 1, tabs: editors.snapshot(), active: editors.activePath(), tree: tree.openFolders(),
       consoles: consoles.snapshot(), console: consoles.activeId(),
@@ -215,7 +215,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
 
 /** offerDrafts lists unsaved text left in this browser by an earlier visit. */
 function offerDrafts(me: Me, editors: Editors): void {
-  const drafts = listDrafts(me.username);
+  const drafts = listDrafts(me.username).filter((d) => !editors.isOpen(d.path));
   if (drafts.length === 0) return;
   const box = h("div", { class: "drafts", role: "region", "aria-label": "Unsaved work" },
     h("p", {}, h("strong", {}, "Unsaved work from before was kept in this browser."), " Open a file to get it back:"));
@@ -227,7 +227,13 @@ function offerDrafts(me: Me, editors: Editors): void {
       h("button", { type: "button", class: "link", "aria-label": `Throw away unsaved changes to ${baseName(d.path)}`, onclick: (e: Event) => { dropDraft(me.username, d.path); (e.target as HTMLElement).closest("li")?.remove(); if (!list.children.length) box.remove(); } }, "throw away")));
   }
   box.append(list);
-  editors.empty.prepend(box);
+  if (editors.openPaths().length === 0) editors.empty.prepend(box);
+  else {
+    // Tabs are open (the workspace came back): above them, until dismissed.
+    box.classList.add("drafts-bar");
+    box.append(h("button", { type: "button", class: "link", onclick: () => box.remove() }, "Dismiss"));
+    editors.panes.before(box);
+  }
 }
 
 async function changePassword(): Promise<void> {
