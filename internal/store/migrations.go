@@ -292,6 +292,91 @@ func migrations() []migration {
 				)`,
 			},
 		},
+		{
+			// Exams (internal/exam): an assignment with a time window for
+			// some students. The start and the end are each claimed by one
+			// instance (started_at/by, ended_at/by) and marked done
+			// (opened_at, finished_at), so they happen once and a claim
+			// left by an instance that died is taken over. exam_students
+			// keeps who sits it, whether they are connected (written by the
+			// instance that holds their WebSocket) and their final
+			// snapshot; exam_events is the log the teacher reads.
+			name: "exams",
+			sqlite: []string{
+				`CREATE TABLE exams (
+					assignment   TEXT    PRIMARY KEY REFERENCES assignments (id) ON DELETE CASCADE,
+					starts_at    INTEGER NOT NULL,
+					ends_at      INTEGER NOT NULL,
+					course_notes INTEGER NOT NULL DEFAULT 0 CHECK (course_notes IN (0, 1)),
+					created_by   TEXT    NOT NULL,
+					created_at   INTEGER NOT NULL,
+					started_at   INTEGER,
+					started_by   TEXT    NOT NULL DEFAULT '',
+					opened_at    INTEGER,
+					ended_at     INTEGER,
+					ended_by     TEXT    NOT NULL DEFAULT '',
+					finished_at  INTEGER,
+					CHECK (ends_at >= starts_at)
+				) STRICT`,
+				`CREATE INDEX exams_ends_idx ON exams (ends_at)`,
+				`CREATE TABLE exam_students (
+					exam       TEXT    NOT NULL REFERENCES exams (assignment) ON DELETE CASCADE,
+					username   TEXT    NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+					connected  INTEGER NOT NULL DEFAULT 0 CHECK (connected IN (0, 1)),
+					seen_at    INTEGER,
+					final      TEXT    NOT NULL DEFAULT '',
+					PRIMARY KEY (exam, username)
+				) STRICT`,
+				`CREATE INDEX exam_students_user_idx ON exam_students (username)`,
+				`CREATE TABLE exam_events (
+					id       INTEGER PRIMARY KEY AUTOINCREMENT,
+					exam     TEXT    NOT NULL REFERENCES exams (assignment) ON DELETE CASCADE,
+					username TEXT    NOT NULL,
+					at       INTEGER NOT NULL,
+					kind     TEXT    NOT NULL,
+					detail   TEXT    NOT NULL DEFAULT ''
+				) STRICT`,
+				`CREATE INDEX exam_events_exam_idx ON exam_events (exam, id)`,
+				`CREATE INDEX exam_events_last_idx ON exam_events (exam, username, kind, at)`,
+			},
+			postgres: []string{
+				`CREATE TABLE exams (
+					assignment   TEXT COLLATE "C" PRIMARY KEY REFERENCES assignments (id) ON DELETE CASCADE,
+					starts_at    TIMESTAMPTZ NOT NULL,
+					ends_at      TIMESTAMPTZ NOT NULL,
+					course_notes BOOLEAN     NOT NULL DEFAULT FALSE,
+					created_by   TEXT        NOT NULL,
+					created_at   TIMESTAMPTZ NOT NULL,
+					started_at   TIMESTAMPTZ,
+					started_by   TEXT        NOT NULL DEFAULT '',
+					opened_at    TIMESTAMPTZ,
+					ended_at     TIMESTAMPTZ,
+					ended_by     TEXT        NOT NULL DEFAULT '',
+					finished_at  TIMESTAMPTZ,
+					CHECK (ends_at >= starts_at)
+				)`,
+				`CREATE INDEX exams_ends_idx ON exams (ends_at)`,
+				`CREATE TABLE exam_students (
+					exam       TEXT COLLATE "C" NOT NULL REFERENCES exams (assignment) ON DELETE CASCADE,
+					username   TEXT COLLATE "C" NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+					connected  BOOLEAN     NOT NULL DEFAULT FALSE,
+					seen_at    TIMESTAMPTZ,
+					final      TEXT        NOT NULL DEFAULT '',
+					PRIMARY KEY (exam, username)
+				)`,
+				`CREATE INDEX exam_students_user_idx ON exam_students (username)`,
+				`CREATE TABLE exam_events (
+					id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+					exam     TEXT COLLATE "C" NOT NULL REFERENCES exams (assignment) ON DELETE CASCADE,
+					username TEXT COLLATE "C" NOT NULL,
+					at       TIMESTAMPTZ NOT NULL,
+					kind     TEXT        NOT NULL,
+					detail   TEXT        NOT NULL DEFAULT ''
+				)`,
+				`CREATE INDEX exam_events_exam_idx ON exam_events (exam, id)`,
+				`CREATE INDEX exam_events_last_idx ON exam_events (exam, username, kind, at)`,
+			},
+		},
 	}
 }
 
