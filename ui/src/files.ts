@@ -31,6 +31,8 @@ export class FileTree {
   private uploadInput: HTMLInputElement;
   private roots: Entry[] = [];
   private buttons: Record<string, HTMLButtonElement> = {};
+  private renders = 0;
+  private drawing: Promise<void> = Promise.resolve();
 
   constructor(private me: Me, private ev: FileEvents) {
     this.tree = h("ul", { class: "tree", role: "tree", "aria-label": "Files" });
@@ -84,7 +86,13 @@ export class FileTree {
   }
 
   /** render redraws the tree, keeping open folders open. */
-  async render(): Promise<void> {
+  render(): Promise<void> {
+    const gen = ++this.renders;
+    this.drawing = this.draw(gen);
+    return this.drawing;
+  }
+
+  private async draw(gen: number): Promise<void> {
     const listing = new Map<string, Entry[]>();
     const want = [...this.expanded];
     await Promise.all(
@@ -97,6 +105,7 @@ export class FileTree {
         }
       }),
     ).catch((e) => toast(e instanceof Error ? e.message : String(e), "error"));
+    if (gen !== this.renders) return this.drawing; // a newer redraw started meanwhile: it draws, wait for it
     const frag = document.createDocumentFragment();
     this.nodes.clear();
     const build = (parent: Node, entries: Entry[], depth: number) => {
@@ -254,9 +263,13 @@ export class FileTree {
     ev.preventDefault();
   }
 
-  private async refreshAfter(p: Promise<unknown>, okMessage?: string): Promise<boolean> {
+  /** refreshAfter redraws the tree once p is done; selectAfter (a renamed
+   * or moved path) is selected in that same redraw, so no moment shows
+   * the selection lost. */
+  private async refreshAfter(p: Promise<unknown>, okMessage?: string, selectAfter?: string): Promise<boolean> {
     try {
       await p;
+      if (selectAfter && this.selected) this.selected = { ...this.selected, path: selectAfter, name: baseName(selectAfter) };
       if (okMessage) toast(okMessage);
       return true;
     } catch (e) {
@@ -305,9 +318,8 @@ export class FileTree {
     const name = await ask(`Rename ${e.name}`, "New name:", e.name, "Rename");
     if (!name || name === e.name) return;
     const to = joinPath(dirName(e.path), name);
-    if (await this.refreshAfter(api.move(e.path, to))) {
+    if (await this.refreshAfter(api.move(e.path, to), undefined, to)) {
       this.ev.renamed(e.path, to);
-      this.selectPath(to);
     }
   }
 
@@ -325,9 +337,8 @@ export class FileTree {
     const to = joinPath(dir, baseName(from));
     if (to === from || dir === from) return;
     this.expanded.add(dir);
-    if (await this.refreshAfter(api.move(from, to), `Moved ${baseName(from)} to ${baseName(dir) || "the top"}.`)) {
+    if (await this.refreshAfter(api.move(from, to), `Moved ${baseName(from)} to ${baseName(dir) || "the top"}.`, to)) {
       this.ev.renamed(from, to);
-      this.selectPath(to);
     }
   }
 
@@ -432,8 +443,9 @@ export class FileTree {
   /** restoreOpen opens folders as openFolders left them (those gone or
    * not readable any more stay closed). */
   async restoreOpen(paths: string[]): Promise<void> {
+    const before = this.expanded.size;
     for (const p of paths) this.expanded.add(p);
-    await this.render();
+    if (this.expanded.size !== before) await this.render();
   }
 
   selectPath(path: string): void {
