@@ -196,7 +196,10 @@ func openData(ctx context.Context, c *config.Config) (*store.Store, *workspace.W
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot open the database: %w", err)
 	}
-	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes, QuotaFiles: c.QuotaFiles}
+	wopts := workspace.Options{MaxFileBytes: c.MaxFileBytes, QuotaBytes: c.QuotaBytes, QuotaFiles: c.QuotaFiles,
+		// Beside the workspace, never inside a home: earlier versions of
+		// saved files, and what was deleted from homes.
+		HistoryDir: filepath.Join(c.DataDir, "history"), TrashDir: filepath.Join(c.DataDir, "trash")}
 	if st.Dialect() == "postgres" {
 		// Instances sharing the database share the data volume too: a
 		// conditional save holds across them.

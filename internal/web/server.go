@@ -126,6 +126,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/files/upload", s.authed(s.upload))
 	mux.Handle("GET /api/files/download", s.authed(s.download))
 	mux.Handle("GET /api/files/search", s.authed(s.searchFiles))
+	mux.Handle("GET /api/files/history", s.authed(s.fileHistory))
+	mux.Handle("GET /api/files/history/content", s.authed(s.versionContent))
+	mux.Handle("POST /api/files/history/restore", s.authed(s.restoreVersion))
+	mux.Handle("GET /api/files/trash", s.authed(s.listTrash))
+	mux.Handle("POST /api/files/trash/restore", s.authed(s.restoreTrash))
 
 	mux.Handle("GET /api/admin/users", s.professor(s.listUsers))
 	mux.Handle("POST /api/admin/users", s.professor(s.createUser))

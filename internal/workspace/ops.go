@@ -88,8 +88,14 @@ func fixDir(r *os.Root, name string, own owner) error {
 }
 
 // Delete removes a file, a link (not what it points to), or a folder with
-// everything in it.
+// everything in it. In a home, with a trash (Options.TrashDir), it moves it
+// into the owner's trash instead, from where RestoreTrash brings it back.
 func (w *Workspace) Delete(a Actor, p string) error {
+	return w.remove(a, p, true)
+}
+
+// remove deletes p, into the trash when toTrash and there is one.
+func (w *Workspace) remove(a Actor, p string, toTrash bool) error {
 	l, err := resolve(a, p, writeAccess)
 	if err != nil {
 		return err
@@ -104,10 +110,15 @@ func (w *Workspace) Delete(a Actor, p string) error {
 	defer release()
 	unlock := w.locks.lock(l.scopeKey())
 	defer unlock()
-	if _, err := r.Lstat(name); err != nil {
+	fi, err := r.Lstat(name)
+	if err != nil {
 		return mapErr(err, p)
 	}
-	err = r.RemoveAll(name)
+	if toTrash && l.kind == kindHome && w.trash != nil {
+		err = w.toTrash(a, l, r, fi)
+	} else {
+		err = r.RemoveAll(name)
+	}
 	if l.kind == kindHome {
 		w.forgetUsage(l.owner)
 	}
@@ -116,7 +127,8 @@ func (w *Workspace) Delete(a Actor, p string) error {
 
 // Move renames or moves a file or folder. It never overwrites (409) and
 // never moves a folder into itself (400). Between two homes or course
-// folders it copies, then deletes the original.
+// folders it copies, then deletes the original (not into the trash).
+// Inside one home the moved files' history goes along.
 func (w *Workspace) Move(a Actor, from, to string) error {
 	src, err := resolve(a, from, writeAccess)
 	if err != nil {
@@ -138,7 +150,7 @@ func (w *Workspace) Move(a Actor, from, to string) error {
 		if err := w.copyItem(a, src, dst); err != nil {
 			return err
 		}
-		return w.Delete(a, from)
+		return w.remove(a, from, false) // moved, not deleted: not into the trash
 	}
 
 	r, srcName, release, err := w.container(src)
@@ -156,7 +168,8 @@ func (w *Workspace) Move(a Actor, from, to string) error {
 	}
 	unlock := w.locks.lock(key)
 	defer unlock()
-	if _, err := r.Lstat(srcName); err != nil {
+	fi, err := r.Lstat(srcName)
+	if err != nil {
 		return mapErr(err, from)
 	}
 	if err := mustNotExist(r, dstName, to); err != nil {
@@ -164,6 +177,9 @@ func (w *Workspace) Move(a Actor, from, to string) error {
 	}
 	if err := r.Rename(srcName, dstName); err != nil {
 		return mapErr(err, to)
+	}
+	if src.kind == kindHome {
+		w.moveHistory(src.owner, srcName, dstName, fi.IsDir())
 	}
 	if err := syncDir(r, path.Dir(dstName)); err != nil {
 		return mapErr(err, to)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -50,6 +51,30 @@ type Options struct {
 	// instance sharing the data volume takes in turn (the database's): a
 	// conditional save's check and rename then hold across instances.
 	SharedLock func(key string, fn func() error) error
+
+	// HistoryDir, when set, is the host folder, outside every home and the
+	// workspace, where a save keeps the content it replaces in a home
+	// (history.go). "" keeps no history: History answers that it is off.
+	HistoryDir string
+	// HistoryBytes bounds one user's history area; over it the oldest
+	// versions go first, but never a file's newest 5. Default QuotaBytes.
+	HistoryBytes int64
+
+	// TrashDir, when set, is the host folder, outside every home and the
+	// workspace, that Delete moves a home's files and folders into
+	// (trash.go). "": deletes are final.
+	TrashDir string
+	// TrashBytes bounds one user's trash; over it the oldest items are
+	// purged, never the newest. Default QuotaBytes.
+	TrashBytes int64
+
+	// Now is the clock of history and trash (when a version was kept, an
+	// item deleted, and their ages). Default time.Now.
+	Now func() time.Time
+	// Log hears what goes wrong keeping a version or purging the trash,
+	// which never fails the save or delete itself (a delete that cannot
+	// move into the trash fails: nothing is lost). Default slog.Default().
+	Log *slog.Logger
 }
 
 const (
@@ -74,6 +99,18 @@ func (o Options) withDefaults() Options {
 	if o.StaleTempAge <= 0 {
 		o.StaleTempAge = defaultStaleTempAge
 	}
+	if o.HistoryBytes <= 0 {
+		o.HistoryBytes = o.QuotaBytes
+	}
+	if o.TrashBytes <= 0 {
+		o.TrashBytes = o.QuotaBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	return o
 }
 
@@ -90,6 +127,12 @@ type Workspace struct {
 
 	usageMu sync.Mutex
 	usage   map[string]usageEntry // by username
+
+	hist  *os.Root // Options.HistoryDir; nil: no history
+	trash *os.Root // Options.TrashDir; nil: deletes are final
+
+	histMu    sync.Mutex
+	histUsage map[string]usageEntry // bytes of each user's history, as last measured
 }
 
 // Open opens (creating if needed, 0755) the workspace root and its Local
@@ -111,18 +154,83 @@ func Open(root string, opts Options) (*Workspace, error) {
 		data.Close()
 		return nil, fmt.Errorf("workspace: open %s/%s (must be a real folder, not a link): %w", abs, localDir, err)
 	}
-	return &Workspace{
-		opts:  opts.withDefaults(),
-		path:  abs,
-		data:  data,
-		local: local,
-		usage: map[string]usageEntry{},
-	}, nil
+	w := &Workspace{
+		opts:      opts.withDefaults(),
+		path:      abs,
+		data:      data,
+		local:     local,
+		usage:     map[string]usageEntry{},
+		histUsage: map[string]usageEntry{},
+	}
+	if err := areasOutside(abs, opts.HistoryDir, opts.TrashDir); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if w.hist, err = openArea(opts.HistoryDir); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("workspace: history folder: %w", err)
+	}
+	if w.trash, err = openArea(opts.TrashDir); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("workspace: trash folder: %w", err)
+	}
+	return w, nil
+}
+
+// areasOutside refuses a history or trash folder inside the workspace
+// (programs and listings would see it), and the two being one folder.
+func areasOutside(ws string, dirs ...string) error {
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return fmt.Errorf("workspace: %w", err)
+		}
+		if within(ws, abs) {
+			return fmt.Errorf("workspace: %s is inside the workspace %s; history and trash must be outside it", abs, ws)
+		}
+		if within(abs, ws) {
+			return fmt.Errorf("workspace: the workspace %s is inside %s; history and trash must be beside it", ws, abs)
+		}
+		if seen[abs] {
+			return fmt.Errorf("workspace: history and trash cannot share the folder %s", abs)
+		}
+		seen[abs] = true
+	}
+	return nil
+}
+
+// within reports whether the host path child is parent or inside it.
+func within(parent, child string) bool {
+	rel, err := filepath.Rel(parent, child)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// openArea creates (0700: only the server) and opens a server-only folder
+// outside the workspace; "" is none.
+func openArea(dir string) (*os.Root, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenRoot(dir)
 }
 
 // Close releases the open folders.
 func (w *Workspace) Close() error {
-	return errors.Join(w.local.Close(), w.data.Close())
+	errs := []error{w.local.Close(), w.data.Close()}
+	if w.hist != nil {
+		errs = append(errs, w.hist.Close())
+	}
+	if w.trash != nil {
+		errs = append(errs, w.trash.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // HomePath is the absolute host path of a user's home (for the sandbox). It

@@ -21,6 +21,9 @@ import (
 // is refused with 412 — also when the file does not exist (any more). The
 // check and the rename happen under the folder's lock, so of two saves based
 // on the same version exactly one wins.
+//
+// In a home, with a history (Options.HistoryDir), the content a save
+// replaces is kept as a version first (history.go).
 func (w *Workspace) Write(a Actor, p string, r io.Reader, ifMatch string) (FileInfo, error) {
 	l, err := resolve(a, p, writeAccess)
 	if err != nil {
@@ -91,6 +94,13 @@ func (w *Workspace) commitWrite(a Actor, l loc, p string, root *os.Root, st *sta
 	if l.kind == kindHome {
 		if err := w.checkQuota(a, l.owner, root, st.size-oldSize); err != nil {
 			return FileInfo{}, err
+		}
+	}
+	if l.kind == kindHome && exists && old.Mode().IsRegular() && w.hist != nil {
+		// The replaced content becomes a version first; failing to keep
+		// it never costs the student the save.
+		if err := w.keepVersion(l, root, old, st.etag()); err != nil {
+			w.opts.Log.Warn("history: the replaced content was not kept", "path", p, "err", err)
 		}
 	}
 	if err := st.commit(l.rel); err != nil {
