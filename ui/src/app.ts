@@ -115,7 +115,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
   const ide = h("main", { class: "ide" },
     tree.el,
     h("section", { class: "editor", "aria-label": "Editor" },
-      h("div", { class: "bar" }, editors.tabBar, editors.status),
+      h("div", { class: "bar" }, editors.tabBar, editors.status, editors.historyBtn),
       editors.panes),
     consoles.el,
   );

@@ -10,6 +10,7 @@ import { dropDraft, getDraft, moveDraft, putDraft } from "./drafts";
 import { open as openDialog } from "./dialog";
 import { lineDiff } from "./diff";
 import type { TabState } from "./state";
+import { showHistory } from "./history";
 
 export type SaveState = "saved" | "saving" | "unsaved" | "failed" | "conflict" | "readonly";
 
@@ -196,7 +197,10 @@ export class Editors {
   readonly empty: HTMLElement;
   onActiveChange: (path: string | null) => void = () => {};
 
+  readonly historyBtn: HTMLButtonElement;
+
   constructor(readonly user: string) {
+    this.historyBtn = h("button", { type: "button", class: "history-btn", title: "Earlier versions of this file", disabled: true, onclick: () => void this.history() }, "History");
     this.tabBar = h("div", { class: "tabs", role: "tablist", "aria-label": "Open files" });
     this.status = h("span", { class: "save-state", role: "status", "aria-live": "polite" });
     this.empty = h("div", { class: "editor-empty" },
@@ -342,6 +346,16 @@ export class Editors {
     }
   }
 
+  /** history shows the active file's earlier versions (saved first, so
+   * "now" is what the server has); after a restore the tab loads it. */
+  private async history(): Promise<void> {
+    const tab = this.active;
+    if (!tab || tab.readOnly) return;
+    await tab.save();
+    if (tab.state !== "saved") return toast("Save the file first (see the state beside the tabs), then open its history.", "error");
+    if (await showHistory(tab.path, tab.text())) await tab.loadTheirs();
+  }
+
   /** snapshot is the open tabs with their cursor and scroll, in order. */
   snapshot(): TabState[] {
     return this.tabs.map((t) => {
@@ -410,6 +424,7 @@ export class Editors {
   }
 
   renderStatus(): void {
+    this.historyBtn.disabled = !this.active || this.active.readOnly;
     const t = this.active;
     if (!t) {
       this.status.textContent = "";

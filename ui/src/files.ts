@@ -6,6 +6,7 @@ import { api, ApiError, type Entry, type Me } from "./api";
 import { baseName, clear, dirName, h, joinPath, toast } from "./dom";
 import { ask, confirmDialog } from "./dialog";
 import { Search } from "./search";
+import { showTrash } from "./history";
 
 interface Node {
   entry: Entry;
@@ -49,6 +50,7 @@ export class FileTree {
       b("dup", "Duplicate", "Duplicate", () => void this.duplicate()),
       b("download", "Download", "Download (folders as .zip)", () => this.download()),
       b("delete", "Delete", "Delete (Del)", () => void this.remove()),
+      b("trash", "Trash", "Deleted files and folders (kept 14 days)", () => void this.trash()),
     );
     const search = new Search(() => this.searchScope(), (m) => {
       const writable = this.professor() || m.path.startsWith(this.me.home + "/");
@@ -385,7 +387,12 @@ export class FileTree {
         ? `the empty folder "${e.name}"`
         : `the folder "${e.name}" and everything in it: ${names}${kids.length > 5 ? ` and ${kids.length - 5} more` : ""}`;
     }
-    if (!(await confirmDialog("Delete for good?", `This deletes ${what}. It cannot be undone.`, "Delete", true))) return;
+    // Homes have a trash; course folders do not.
+    const trashed = e.path.startsWith("Local/");
+    const ok = trashed
+      ? await confirmDialog("Delete?", `This moves ${what} to the trash, where it stays for 14 days (Trash, above the files).`, "Delete", true)
+      : await confirmDialog("Delete for good?", `This deletes ${what}. It cannot be undone.`, "Delete", true);
+    if (!ok) return;
     if (await this.refreshAfter(api.remove(e.path), `Deleted ${e.name}.`)) {
       this.ev.removed(e.path);
       this.selectPath(dirName(e.path));
@@ -433,6 +440,15 @@ export class FileTree {
     const root = this.roots.find((r) => sel && (sel.path === r.path || sel.path.startsWith(r.path + "/")));
     if (!root || root.path === this.me.home) return { path: this.me.home, name: "My files" };
     return { path: root.path, name: root.name };
+  }
+
+  /** trash lists what was deleted (a teacher: in the selected student's
+   * home) and shows a restored item where it went. */
+  private async trash(): Promise<void> {
+    const m = this.professor() ? /^Local\/([^/]+)/.exec(this.selected?.path ?? "") : null;
+    const back = await showTrash(m?.[1]);
+    if (back) await this.reveal(dirName(back)).then(() => this.selectPath(back));
+    else await this.render();
   }
 
   /** openFolders lists the folders open in the tree. */
