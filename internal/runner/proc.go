@@ -382,7 +382,7 @@ func (r *Runner) spawnInterpreter(spec sandbox.Spec, l layout, events chan<- int
 		evW.Close()
 		return nil, err
 	}
-	spec.Mounts = l.mounts
+	spec.Mounts, spec.NoLinks = l.mounts, l.noLinks
 	spec.Env = interp.Env("HOME="+l.inside(l.home), "MPLCONFIGDIR=/tmp/matplotlib")
 	spec.Stdout = &rawWriter{events: events, ended: ended, typ: interp.TypeStdout}
 	spec.Stderr = &rawWriter{events: events, ended: ended, typ: interp.TypeStderr}

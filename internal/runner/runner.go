@@ -100,6 +100,15 @@ func (o *Options) defaults() {
 type User struct {
 	Name      string
 	Professor bool
+	// Limits, when set, narrow what u's programs see and which files they
+	// may run (an exam: internal/exam): with a fence, the fence folder is
+	// their home and nothing else of the home is there (layout).
+	Limits *workspace.Limits
+}
+
+// actor is u as the workspace knows them.
+func (u User) actor() workspace.Actor {
+	return workspace.Actor{Username: u.Name, Professor: u.Professor, Limits: u.Limits}
 }
 
 // Runner holds every running program of this server.
@@ -170,7 +179,7 @@ func (r *Runner) Run(u User, clientID, path string, sink Sink) (*Subscription, e
 	if err := validClientID(clientID); err != nil {
 		return nil, err
 	}
-	run, err := r.ws.Runnable(workspace.Actor{Username: u.Name, Professor: u.Professor}, path)
+	run, err := r.ws.Runnable(u.actor(), path)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +205,10 @@ func (r *Runner) start(u User, clientID, path string, kind registry.Kind, run wo
 		}
 	}
 	began := time.Now()
-	l, err := r.layout(u.Name, run.InHome) // run.InHome: a teacher may run a student's file
+	l, err := r.layout(u, run.InHome) // run.InHome: a teacher may run a student's file
+	if errors.Is(err, workspace.ErrNotFound) || errors.Is(err, workspace.ErrDenied) {
+		return nil, err // an exam's folder that is not there (yet), or is no folder: the student's to hear
+	}
 	if err != nil {
 		return nil, r.startFailed(err, "preparing a student's run failed", "owner", u.Name, "path", path).refusal()
 	}

@@ -156,7 +156,7 @@ func (r *Runner) warmUp(u User) {
 // startWarm spawns a warm interpreter for u, seeing what a run of u's own
 // files (or of student's, for a teacher) would see.
 func (r *Runner) startWarm(u User, student string, pw *pending) (*warm, error) {
-	l, err := r.layout(u.Name, student)
+	l, err := r.layout(u, student)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func (r *Runner) readyWarm(owner string) *warm {
 // layoutOf is what owner's programs see.
 func (r *Runner) layoutOf(t *testing.T, owner string) layout {
 	t.Helper()
-	l, err := r.layout(owner, "")
+	l, err := r.layout(User{Name: owner}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

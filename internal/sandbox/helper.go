@@ -38,7 +38,8 @@ type helperRequest struct {
 	Args        []string
 	Env         []string
 	Dir         string
-	Nice        int // >0: niceness to start at
+	Nice        int  // >0: niceness to start at
+	NoLinks     bool // Spec.NoLinks
 }
 
 type rlimit struct {
@@ -80,7 +81,7 @@ func runHelper(req helperRequest) error {
 	// Everything that allocates comes before the rlimits: under a small
 	// RLIMIT_DATA (no memory cgroup) the Go runtime itself could not grow
 	// its heap afterwards.
-	prog, _ := seccompProgram()
+	prog, _ := seccompProgram(req.NoLinks)
 	var bwrapArgv []string
 	if req.Bwrap != "" {
 		opts := req.BwrapOpts
@@ -113,7 +114,7 @@ func runHelper(req helperRequest) error {
 		llRules = append(llRules, landlockRule{path: p})
 	}
 	for _, p := range req.LLWrite {
-		llRules = append(llRules, landlockRule{path: p, rw: true})
+		llRules = append(llRules, landlockRule{path: p, rw: true, noLinks: req.NoLinks})
 	}
 	pythonArgv := append([]string{req.Python}, req.Args...)
 	if err := cgroup.JoinSelf(req.JoinCgroups); err != nil {

@@ -55,8 +55,9 @@ func fsRights(abi int) uint64 {
 }
 
 type landlockRule struct {
-	path string
-	rw   bool
+	path    string
+	rw      bool
+	noLinks bool // rw but no symbolic links (Spec.NoLinks)
 }
 
 // applyLandlock restricts the calling thread (and what it execs). Paths that
@@ -94,6 +95,9 @@ func applyLandlock(abi int, rules []landlockRule) error {
 		allowed := uint64(llRead)
 		if r.rw {
 			allowed = all
+			if r.noLinks {
+				allowed &^= unix.LANDLOCK_ACCESS_FS_MAKE_SYM
+			}
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			allowed &= llFile // only file rights apply to a file

@@ -40,6 +40,11 @@ type Spec struct {
 	// interpreter prepared ahead of need gives way to running programs.
 	// Foreground brings it back to 0.
 	Nice int
+	// NoLinks refuses the program making symbolic links (symlink and
+	// symlinkat fail with EPERM; under Landlock alone its home lacks the
+	// right): an exam's folder must hold no link, which the server's file
+	// API would otherwise follow out of it (workspace.Limits).
+	NoLinks bool
 }
 
 // Why a process ended.
@@ -121,7 +126,7 @@ func (p *Process) start(spec Spec) error {
 		Parent: os.Getpid(), StatusFD: 3 + len(spec.ExtraFiles),
 		Rlimits: s.rlimits(), Drop: s.layers.UIDDrop, UID: cfg.UID, GID: cfg.GID,
 		Seccomp: s.layers.Seccomp, Python: cfg.Python, Args: spec.Args,
-		Env: threadEnv(spec.Env), Dir: spec.Dir, Nice: spec.Nice,
+		Env: threadEnv(spec.Env), Dir: spec.Dir, Nice: spec.Nice, NoLinks: spec.NoLinks,
 	}
 	if p.g != nil {
 		req.JoinCgroups = p.g.JoinFiles()

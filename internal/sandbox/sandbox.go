@@ -101,7 +101,7 @@ func Probe(ctx context.Context, cfg Config, log *slog.Logger) (*Sandbox, error) 
 	}
 	s.landlockABI = landlockABI()
 	s.layers.Landlock = !s.layers.Namespaces && s.landlockABI > 0
-	if _, ok := seccompProgram(); ok {
+	if _, ok := seccompProgram(false); ok {
 		_, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
 		s.layers.Seccomp = err == nil
 	}

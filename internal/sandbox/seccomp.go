@@ -52,8 +52,17 @@ const (
 	offArg0 = 16 // low 32 bits on little-endian
 )
 
-// seccompProgram assembles the filter; ok is false on unsupported arches.
-func seccompProgram() ([]unix.SockFilter, bool) {
+// linkSyscalls make symbolic links: refused too with Spec.NoLinks.
+func linkSyscalls() []uintptr {
+	if runtime.GOARCH == "amd64" {
+		return []uintptr{unix.SYS_SYMLINKAT, 88} // 88: symlink(2), which arm64 does not have
+	}
+	return []uintptr{unix.SYS_SYMLINKAT}
+}
+
+// seccompProgram assembles the filter (refusing symbolic links too when
+// noLinks); ok is false on unsupported arches.
+func seccompProgram(noLinks bool) ([]unix.SockFilter, bool) {
 	arch, ok := auditArch()
 	if !ok {
 		return nil, false
@@ -84,7 +93,11 @@ func seccompProgram() ([]unix.SockFilter, bool) {
 	jeq(unix.SYS_CLONE3, 0)
 	p[len(p)-1].Jf = 1
 	stmt(unix.BPF_RET|unix.BPF_K, retNoSys)
-	for _, nr := range deniedSyscalls {
+	denied := deniedSyscalls
+	if noLinks {
+		denied = append(append([]uintptr{}, denied...), linkSyscalls()...)
+	}
+	for _, nr := range denied {
 		p = append(p, unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: uint32(nr)})
 		stmt(unix.BPF_RET|unix.BPF_K, retEPERM)
 	}

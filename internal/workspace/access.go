@@ -14,6 +14,9 @@ const localDir = "Local"
 type Actor struct {
 	Username  string
 	Professor bool
+	// Limits, when set, narrow what the actor may reach below what its
+	// role allows (an exam's students: fence.go).
+	Limits *Limits
 }
 
 // kind says which part of the workspace a path is in; it decides both the
@@ -35,6 +38,7 @@ type loc struct {
 	owner  string // kindHome: whose home
 	course string // kindCourse: which course folder
 	rel    string // path inside the home or course folder; "." for the folder itself
+	fence  int    // inside the actor's fence (Limits.Fence): how many names the fence has; 0 when not
 }
 
 // scopeKey names the folder the path is confined to, for locks.
@@ -100,6 +104,9 @@ func resolve(a Actor, p string, need access) (loc, error) {
 	if err != nil {
 		return loc{}, err
 	}
+	if err := a.Limits.apply(a, &l, need); err != nil {
+		return loc{}, err
+	}
 	if a.Professor {
 		return l, nil
 	}
@@ -119,6 +126,9 @@ func resolve(a Actor, p string, need access) (loc, error) {
 // file). For folders this is "may create and change things inside"; deleting
 // or moving a home, Local or the root is refused separately, for everyone.
 func canWrite(a Actor, l loc) bool {
+	if a.Limits.readOnly(l) != "" {
+		return false
+	}
 	switch l.kind {
 	case kindRoot:
 		return a.Professor // creates course folders

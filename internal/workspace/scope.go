@@ -28,7 +28,7 @@ func (w *Workspace) openScope(l loc) (*os.Root, error) {
 	if err != nil {
 		return nil, mapErr(err, p)
 	}
-	return r, nil
+	return fenced(r, l)
 }
 
 // errNotRealDir stands for "a link or file where a folder was expected".
