@@ -6,6 +6,7 @@ import { ApiError, getJSON, request, sendJSON } from "./api";
 import { clear, formatAge, formatBytes, h, toast } from "./dom";
 import { ask, confirmDialog, info } from "./dialog";
 import { AssignmentAdmin } from "./admin-assignments";
+import { ExamAdmin } from "./admin-exams";
 
 interface Proc {
   id: string;
@@ -43,6 +44,7 @@ export class AdminView {
   private timer = 0;
   private current = "processes";
   private homework: AssignmentAdmin;
+  private exams = new ExamAdmin();
 
   constructor(private me: string) {
     this.homework = new AssignmentAdmin(me);
@@ -52,7 +54,7 @@ export class AdminView {
     };
     const nav = h("div", { class: "admin-nav", role: "tablist", "aria-label": "Class" });
     const body = h("div", { class: "admin-body" });
-    const sections: [string, string][] = [["processes", "Running programs"], ["users", "Users"], ["assignments", "Assignments"], ["gradebook", "Gradebook"], ["distribute", "Distribute"], ["health", "Health"]];
+    const sections: [string, string][] = [["processes", "Running programs"], ["users", "Users"], ["assignments", "Assignments"], ["gradebook", "Gradebook"], ["exams", "Exams"], ["distribute", "Distribute"], ["health", "Health"]];
     for (const [key, label] of sections) {
       const btn = h("button", { type: "button", role: "tab", id: `admin-tab-${key}`, "aria-controls": `admin-${key}`, onclick: () => this.showSection(key) }, label);
       this.tabButtons[key] = btn;
@@ -73,12 +75,14 @@ export class AdminView {
     this.el.hidden = true;
     clearInterval(this.timer);
     this.homework.stop();
+    this.exams.stop();
   }
 
   private showSection(key: string): void {
     this.current = key;
     clearInterval(this.timer);
     this.homework.stop();
+    this.exams.stop();
     for (const [k, sec] of Object.entries(this.sections)) {
       sec.hidden = k !== key;
       this.tabButtons[k].setAttribute("aria-selected", String(k === key));
@@ -88,6 +92,7 @@ export class AdminView {
       users: () => this.users(),
       assignments: () => this.homework.render(this.sections.assignments),
       gradebook: () => this.homework.gradebook(this.sections.gradebook),
+      exams: () => this.exams.render(this.sections.exams),
       distribute: () => this.distribute(),
       health: () => this.health(),
     };

@@ -14,6 +14,7 @@ import { listDrafts, dropDraft } from "./drafts";
 import { applySettings, loadSettings, type Theme } from "./settings";
 import { open as openDialog } from "./dialog";
 import { keepState, loadState } from "./state";
+import { currentExam, examBanner, inExam } from "./exam";
 
 export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void {
   clear(root);
@@ -195,7 +196,18 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
   // The workspace comes back as it was left (also from another browser):
   // consoles first, so the socket re-attaches their programs as it connects.
   void (async () => {
-    const saved = await loadState();
+    const [saved, exam] = await Promise.all([loadState(), me.role === "student" ? currentExam() : Promise.resolve(null)]);
+    if (exam) {
+      // During an exam only its folder (and the course notes, if open) exist.
+      tree.exam = { folder: exam.folder, title: exam.title, courses: exam.courses ?? [] };
+      viewSwitch.hidden = true;
+      header.insertBefore(examBanner(exam, () => editors.saveAll()), connEl);
+      if (saved) {
+        saved.tabs = saved.tabs.filter((t) => inExam(exam, t.path));
+        saved.tree = saved.tree.filter((p) => inExam(exam, p));
+        if (saved.active && !inExam(exam, saved.active)) saved.active = null;
+      }
+    }
     if (saved) consoles.restore(saved.consoles, saved.console);
     sock.start();
     await tree.load();

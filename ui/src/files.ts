@@ -69,8 +69,20 @@ export class FileTree {
     return this.me.role === "professor";
   }
 
+  /** exam, when set, is all a student sees during an exam: the exam folder
+   * and the course folders open in it. */
+  exam: { folder: string; title: string; courses: string[] } | null = null;
+
   /** load builds the roots: home first, then course folders (or, for a teacher, everything). */
   async load(): Promise<void> {
+    if (this.exam) {
+      const x = this.exam;
+      const dir = (name: string, path: string, writable: boolean): Entry => ({ name, path, type: "dir", size: 0, mtime: "", writable });
+      this.roots = [dir(`Exam: ${x.title}`, x.folder, true), ...x.courses.map((c) => dir(c, c, false))];
+      this.expanded.delete(this.me.home); // closed during the exam: not even listed
+      this.expanded.add(x.folder);
+      return this.render();
+    }
     let top: Entry[] = [];
     try {
       top = await api.list("");
@@ -438,6 +450,7 @@ export class FileTree {
       return { path: dir, name: dir === this.me.home ? "My files" : dir || "everything" };
     }
     const root = this.roots.find((r) => sel && (sel.path === r.path || sel.path.startsWith(r.path + "/")));
+    if (this.exam && !root) return { path: this.exam.folder, name: "the exam folder" };
     if (!root || root.path === this.me.home) return { path: this.me.home, name: "My files" };
     return { path: root.path, name: root.name };
   }
