@@ -16,6 +16,7 @@ import (
 
 	"github.com/pythonide/pythonide/internal/fault"
 	"github.com/pythonide/pythonide/internal/store"
+	"github.com/pythonide/pythonide/internal/workspace"
 )
 
 // Principal is who a request acts for.
@@ -24,6 +25,9 @@ type Principal struct {
 	Role      store.Role
 	FullName  string
 	TokenHash string
+	// Limits narrow what the user may reach now (an exam's student); the
+	// web layer sets them on every request (never kept with the session).
+	Limits *workspace.Limits
 }
 
 // Professor reports whether p may do everything.

@@ -18,6 +18,7 @@ import (
 	"github.com/pythonide/pythonide/internal/assignment"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/exam"
 	"github.com/pythonide/pythonide/internal/roster"
 	"github.com/pythonide/pythonide/internal/scalein"
 	"github.com/pythonide/pythonide/internal/store"
@@ -124,10 +125,14 @@ func serve(ctx context.Context, env Env, args []string) error {
 		Dir: filepath.Join(c.DataDir, "submissions"), QuotaBytes: c.QuotaBytes, Grader: run, GraderID: graderID,
 	}, log)
 	goBackground(func() { homework.Run(bg) })
+	// Exams open, end and hand in on every instance's clock, each once
+	// (claimed in the database); each instance refits its own programs.
+	exams := exam.New(st, ws, homework, exam.Options{Instance: graderID, Runner: run}, log)
+	goBackground(func() { exams.Run(bg) })
 
 	srv = web.New(web.Deps{
-		Assignments: homework,
-		Config:      c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run, Cluster: cl,
+		Assignments: homework, Exams: exams,
+		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run, Cluster: cl,
 		Drain:   func() { go drain() },
 		Monitor: obs.mon, Metrics: obs.handler(), Observe: obs.metrics.ObserveHTTP,
 		Roster: &roster.Roster{Store: st, Workspace: ws, EndSessions: func(ctx context.Context, u string) error {

@@ -94,12 +94,18 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
-	mu       sync.Mutex
-	snap     *snapshot
-	loading  chan struct{} // closed when the load under way ends
-	conns    map[string]int
-	finishes map[string]chan struct{} // exams this instance is ending now: closed when done
-	wg       sync.WaitGroup
+	mu      sync.Mutex
+	snap    *snapshot
+	dirty   bool          // an exam changed here: the next view reads the store first
+	gen     int           // forget's changes, counted
+	loading chan struct{} // closed when the load under way ends
+	warned  time.Time     // when a failed read was last logged
+	conns   map[string]int
+	// presenceMu orders the writes of who is connected.
+	presenceMu sync.Mutex
+	finishes   map[string]chan struct{} // exams this instance is ending now: closed when done
+	starting   map[string]bool          // exams Start is recording and opening here (Run leaves them)
+	wg         sync.WaitGroup
 }
 
 // New makes the service.
@@ -124,7 +130,7 @@ func New(st *store.Store, ws *workspace.Workspace, as *assignment.Service, opts 
 	if opts.Instance == "" {
 		opts.Instance = "local"
 	}
-	return &Service{st: st, ws: ws, as: as, opts: opts, log: log, conns: map[string]int{}, finishes: map[string]chan struct{}{}}
+	return &Service{st: st, ws: ws, as: as, opts: opts, log: log, conns: map[string]int{}, finishes: map[string]chan struct{}{}, starting: map[string]bool{}}
 }
 
 // snapshot is every exam and its students as last read from the store.
@@ -148,52 +154,59 @@ func Over(e store.Exam, now time.Time) bool { return !now.Before(e.EndsAt) }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
-// view is the exams as recently read (at most CacheFor ago); when the
-// store does not answer, the last ones read serve on (an error only when
-// none were ever read).
+// view is the exams as recently read. A snapshot older than CacheFor is
+// read again in the background while it serves on; after forget (an exam
+// changed here) the next view reads them first. When the store does not
+// answer, the last ones read serve on: an error only when none ever were.
 func (s *Service) view(ctx context.Context) (*snapshot, error) {
-	for {
-		s.mu.Lock()
-		snap := s.snap
-		if snap != nil && s.opts.Now().Sub(snap.at) < s.opts.CacheFor {
-			s.mu.Unlock()
-			return snap, nil
+	s.mu.Lock()
+	snap, dirty, gen := s.snap, s.dirty, s.gen
+	if snap != nil && !dirty {
+		if s.opts.Now().Sub(snap.at) >= s.opts.CacheFor && s.loading == nil {
+			s.loading = make(chan struct{})
+			go s.reload(context.Background(), snap, -1)
 		}
-		if wait := s.loading; wait != nil {
-			s.mu.Unlock()
-			if snap != nil {
-				return snap, nil // being read again: the last ones meanwhile
-			}
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return nil, s.failed(ctx.Err())
-			}
-		}
-		done := make(chan struct{})
-		s.loading = done
 		s.mu.Unlock()
-		fresh, err := s.load(ctx, snap)
-		s.mu.Lock()
-		s.loading = nil
-		close(done)
-		if err == nil {
-			s.snap = fresh
-		} else if s.snap != nil {
-			s.snap.at = s.opts.Now().Add(time.Second - s.opts.CacheFor) // try again in a second
-		}
-		snap = s.snap
-		s.mu.Unlock()
-		if err != nil {
-			if snap != nil {
-				s.log.Warn("the exams cannot be read; using the last ones read", "err", err)
-				return snap, nil
-			}
-			return nil, s.failed(err)
-		}
 		return snap, nil
 	}
+	if wait := s.loading; wait != nil {
+		s.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, s.failed(ctx.Err())
+		}
+		return s.view(ctx)
+	}
+	s.loading = make(chan struct{})
+	s.mu.Unlock()
+	return s.reload(ctx, snap, gen)
+}
+
+// reload reads the exams (the caller set s.loading) and installs them; read
+// after forget's gen-th change (gen; -1: in the background), they are clean.
+func (s *Service) reload(ctx context.Context, prev *snapshot, gen int) (*snapshot, error) {
+	fresh, err := s.load(ctx, prev)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.loading)
+	s.loading = nil
+	if err == nil {
+		s.snap = fresh
+		if gen == s.gen {
+			s.dirty = false
+		}
+		return fresh, nil
+	}
+	if s.snap == nil {
+		return nil, s.failed(err)
+	}
+	s.snap.at = s.opts.Now().Add(time.Second - s.opts.CacheFor) // try again in a second
+	if now := time.Now(); now.Sub(s.warned) > time.Minute {
+		s.warned = now
+		s.log.Warn("the exams cannot be read; the last ones read serve on", "err", err)
+	}
+	return s.snap, nil
 }
 
 // load reads the exams again; an exam's students never change once it is
@@ -247,12 +260,11 @@ func (s *Service) load(ctx context.Context, prev *snapshot) (*snapshot, error) {
 	return snap, nil
 }
 
-// forget makes the next view read the store again.
+// forget makes the next view read the store first.
 func (s *Service) forget() {
 	s.mu.Lock()
-	if s.snap != nil {
-		s.snap.at = time.Time{}
-	}
+	s.dirty = true
+	s.gen++
 	s.mu.Unlock()
 }
 
@@ -349,7 +361,7 @@ func (s *Service) Connected(ctx context.Context, username string) {
 	first := s.conns[username] == 1
 	s.mu.Unlock()
 	if first {
-		s.presence(ctx, username, true)
+		s.presence(ctx, username)
 	}
 }
 
@@ -363,11 +375,14 @@ func (s *Service) Disconnected(ctx context.Context, username string) {
 	}
 	s.mu.Unlock()
 	if last {
-		s.presence(ctx, username, false)
+		s.presence(ctx, username)
 	}
 }
 
-func (s *Service) presence(ctx context.Context, username string, connected bool) {
+// presence records whether username is connected here now: one write at a
+// time, each saying what holds when it is made, so a disconnection and a
+// reconnection racing end with the truth.
+func (s *Service) presence(ctx context.Context, username string) {
 	snap, err := s.view(ctx)
 	if err != nil {
 		return
@@ -378,6 +393,11 @@ func (s *Service) presence(ctx context.Context, username string, connected bool)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
+	s.presenceMu.Lock()
+	defer s.presenceMu.Unlock()
+	s.mu.Lock()
+	connected := s.conns[username] > 0
+	s.mu.Unlock()
 	if err := s.st.SetExamPresence(ctx, e.Assignment, username, connected, s.now()); err != nil {
 		s.log.Warn("an exam student's connection could not be recorded", "exam", e.Assignment, "user", username, "err", err)
 	}
@@ -392,10 +412,8 @@ func (s *Service) beat(ctx context.Context, snap *snapshot, now time.Time) {
 	}
 	s.mu.Unlock()
 	for _, u := range here {
-		if e, ok := snap.current(u, now); ok {
-			if err := s.st.SetExamPresence(ctx, e.Assignment, u, true, now); err != nil && ctx.Err() == nil {
-				s.log.Warn("an exam student's connection could not be recorded", "exam", e.Assignment, "user", u, "err", err)
-			}
+		if _, ok := snap.current(u, now); ok {
+			s.presence(ctx, u) // still here, unless they left meanwhile
 		}
 	}
 }

@@ -115,6 +115,14 @@ func (s *Service) Start(ctx context.Context, prof workspace.Actor, in Input) (st
 		created = true
 	}
 	e := store.Exam{Assignment: a.ID, StartsAt: starts, EndsAt: ends, CourseNotes: in.CourseNotes, CreatedBy: prof.Username, CreatedAt: now}
+	s.mu.Lock()
+	s.starting[a.ID] = true // this instance's Run leaves it to us
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.starting, a.ID)
+		s.mu.Unlock()
+	}()
 	if err := s.st.CreateExam(ctx, e, users); err != nil {
 		if created {
 			if derr := s.as.Delete(ctx, a.ID); derr != nil {
@@ -427,7 +435,11 @@ func (s *Service) Run(ctx context.Context) {
 func (s *Service) step(ctx context.Context, snap *snapshot) {
 	now := s.now()
 	for id, e := range snap.exams {
+		s.mu.Lock()
+		starting := s.starting[id]
+		s.mu.Unlock()
 		switch {
+		case starting:
 		case InWindow(e, now) && e.OpenedAt.IsZero():
 			if _, err := s.tryOpen(ctx, id); err != nil && ctx.Err() == nil {
 				s.log.Warn("an exam could not be opened", "exam", id, "err", err)

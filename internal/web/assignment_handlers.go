@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -87,6 +88,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return
 	}
 	a, _ := s.assignments.Get(r.Context(), x.Assignment)
+	s.note(r.Context(), p.Username, "submit", fmt.Sprintf("submission %d of %s (%d files)", x.Seq, x.Assignment, x.Files))
 	writeJSON(w, http.StatusCreated, assignment.SubmissionOf(x, true, a.Feedback == "all", false))
 }
 

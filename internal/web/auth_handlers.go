@@ -46,6 +46,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		// No Max-Age: the server ends the session; the cookie lives while the browser does.
 	})
 	s.log.Info("login", "user", p.Username, "addr", s.clientAddr(r))
+	s.examLogin(r, p, s.clientAddr(r))
 	writeJSON(w, http.StatusOK, userView{p.Username, p.Role, p.FullName})
 }
 

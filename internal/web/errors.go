@@ -8,6 +8,7 @@ import (
 	"github.com/pythonide/pythonide/internal/assignment"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/degrade"
+	"github.com/pythonide/pythonide/internal/exam"
 	"github.com/pythonide/pythonide/internal/fault"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/roster"
@@ -62,6 +63,10 @@ var apiKinds = []struct {
 	{assignment.ErrClosed, apierror.Conflict, 0},
 	{assignment.ErrLimit, apierror.Conflict, 0},
 	{assignment.ErrFailed, apierror.Unavailable, 0},
+	{exam.ErrInvalid, apierror.BadRequest, 0},
+	{exam.ErrNotFound, apierror.NotFound, 0},
+	{exam.ErrConflict, apierror.Conflict, 0},
+	{exam.ErrFailed, apierror.Unavailable, 0},
 }
 
 // apiError is err as the API answers it: an *apierror.Error already (the

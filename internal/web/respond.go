@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pythonide/pythonide/internal/apierror"
+	"github.com/pythonide/pythonide/internal/workspace"
 )
 
 // writeJSON answers with v as JSON.
@@ -31,6 +32,9 @@ type errorBody struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apiError(err)
 	status := e.HTTPStatus()
+	if errors.Is(err, workspace.ErrFenced) {
+		s.noteDenied(r, e.Message) // an exam's student outside their folder: in the exam's log
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
 	} else if e.Err != nil {

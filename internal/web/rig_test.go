@@ -20,6 +20,7 @@ import (
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/exam"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/roster"
 	"github.com/pythonide/pythonide/internal/runner"
@@ -83,6 +84,8 @@ func newTestServer(t testing.TB, st *store.Store, tweak func(*config.Config)) (*
 	// Homework grades with the runner a run rig adds later (rigGrader).
 	s.assignments = assignment.New(st, ws, assignment.Options{Dir: filepath.Join(c.DataDir, "submissions"),
 		QuotaBytes: c.QuotaBytes, Grader: rigGrader{s}, GraderID: "test"}, log)
+	// Exam mode over them (an exam test replaces it with one that runs).
+	s.exams = exam.New(st, ws, s.assignments, exam.Options{Instance: "test"}, log)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return s, srv, c, ws

@@ -14,6 +14,7 @@ import (
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/cluster"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/exam"
 	"github.com/pythonide/pythonide/internal/monitor"
 	"github.com/pythonide/pythonide/internal/roster"
 	"github.com/pythonide/pythonide/internal/runner"
@@ -45,6 +46,8 @@ type Deps struct {
 	Drain func()
 	// Assignments is homework (internal/assignment); nil: not offered.
 	Assignments *assignment.Service
+	// Exams is exam mode (internal/exam, over Assignments); nil: not offered.
+	Exams *exam.Service
 }
 
 // Server holds the handlers' dependencies.
@@ -70,6 +73,7 @@ type Server struct {
 	cluster        *cluster.Cluster
 	drain          func()
 	assignments    *assignment.Service
+	exams          *exam.Service
 	draining       atomic.Bool
 	setUpDone      atomic.Bool // a professor has logged in (GET /api/setup)
 
@@ -80,7 +84,7 @@ type Server struct {
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, runner: d.Runner, log: d.Log, observe: d.Observe, started: time.Now(),
-		mon: d.Monitor, metricsHandler: d.Metrics, cluster: d.Cluster, drain: d.Drain, assignments: d.Assignments}
+		mon: d.Monitor, metricsHandler: d.Metrics, cluster: d.Cluster, drain: d.Drain, assignments: d.Assignments, exams: d.Exams}
 	s.wsPing, s.wsRecheck = wsPingEvery, wsRecheckEvery
 	s.wsRate = auth.NewThrottle(d.Config.WSMessagesPerMin, time.Minute, time.Now)
 	for _, c := range d.Config.TrustedProxies {
@@ -147,6 +151,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /ws", s.authed(s.websocket))
 	if s.assignments != nil {
 		s.routeAssignments(mux)
+	}
+	if s.exams != nil {
+		s.routeExams(mux)
 	}
 
 	mux.HandleFunc("/api/", s.apiNotFound)

@@ -241,6 +241,10 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 		closed: make(chan struct{}), subs: map[string]*runner.Subscription{}}
 	s.runner.Connected(c.user())
 	s.wsOpen.Add(1)
+	if s.exams != nil { // who is connected, for an exam's live view
+		s.exams.Connected(r.Context(), p.Username)
+		defer s.exams.Disconnected(context.WithoutCancel(r.Context()), p.Username)
+	}
 	defer func() {
 		c.unsubscribeAll()
 		s.runner.Disconnected(p.Username)
@@ -257,9 +261,16 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p auth.Princi
 	c.readLoop(ctx)
 }
 
-// user is who this connection runs programs as.
+// user is who this connection runs programs as, with their limits now (an
+// exam that began or ended since the connection opened counts).
 func (c *wsConn) user() runner.User {
-	return runner.User{Name: c.p.Username, Professor: c.p.Professor()}
+	u := runner.User{Name: c.p.Username, Professor: c.p.Professor(), Limits: c.p.Limits}
+	if c.s.exams != nil && !u.Professor {
+		if lim, err := c.s.exams.Limits(context.Background(), u.Name); err == nil {
+			u.Limits = lim
+		}
+	}
+	return u
 }
 
 // hijackSpy keeps the connection the WebSocket library takes over, so that
@@ -386,7 +397,6 @@ func (c *wsConn) queueStart(m *protocol.Request) bool {
 // cleanup service ends them once the owner has been gone for the grace
 // period.
 func (c *wsConn) startLoop() {
-	user := c.user()
 	for {
 		var m *protocol.Request
 		select {
@@ -403,12 +413,21 @@ func (c *wsConn) startLoop() {
 		}
 		var sub *runner.Subscription
 		var err error
+		user := c.user()
 		if m.Type == protocol.ReqRun {
 			sub, err = c.s.runner.Run(user, m.ID, m.Path, c)
 		} else {
 			sub, err = c.s.runner.REPL(user, m.ID, c)
 		}
 		c.s.startsQueued.Add(-1)
+		switch {
+		case errors.Is(err, workspace.ErrFenced):
+			c.s.note(context.Background(), user.Name, "denied", m.Type+" "+m.Path)
+		case err == nil && m.Type == protocol.ReqRun:
+			c.s.note(context.Background(), user.Name, "run", m.Path)
+		case err == nil:
+			c.s.note(context.Background(), user.Name, "repl", "")
+		}
 		if err != nil {
 			c.sendStartError(m.ID, err)
 			continue
