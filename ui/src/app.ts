@@ -99,6 +99,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     showRun();
   };
   consoles.onChange = showRun;
+  consoles.sourceOf = (p) => editors.textOf(p);
 
   const theme = h("select", { id: "theme", "aria-label": "Colour theme" },
     ...(["light", "dark", "contrast"] as Theme[]).map((t) => h("option", { value: t, selected: t === settings.theme }, t === "contrast" ? "high contrast" : t)));
@@ -179,13 +180,38 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
       fontLabel,
       h("button", { type: "button", "aria-label": "Larger text", onclick: () => font(1) }, "A+")),
     h("span", { class: "who", title: me.username }, me.full_name || me.username, me.role === "professor" ? " (teacher)" : ""),
+    h("button", { type: "button", title: "Keyboard shortcuts (F1)", onclick: () => void showKeys() }, "Keys"),
     h("button", { type: "button", onclick: () => void changePassword() }, "Password"),
     h("button", { type: "button", onclick: () => void logout() }, "Log out"),
   );
 
   root.append(h("div", { class: "app" }, header, ide, other.el), h("div", { id: "toasts", "aria-live": "polite" }));
 
+  // Ctrl/Cmd+Enter runs and Ctrl/Cmd+S saves, before the editor sees them.
   window.addEventListener("keydown", (e) => {
+    const mod = e.ctrlKey || e.metaKey;
+    if (!mod || e.altKey) return;
+    if (e.key === "Enter") {
+      e.preventDefault();
+      e.stopPropagation();
+      if (!ide.hidden) void run();
+    } else if (e.key === "s" || e.key === "S") {
+      e.preventDefault();
+      e.stopPropagation();
+      void saveNow();
+    }
+  }, true);
+  const saveNow = async () => {
+    const p = editors.activePath();
+    if (!p) return;
+    if (await editors.flush(p)) toast(`Saved ${baseName(p)}.`);
+    else toast(`${baseName(p)} was not saved. ${editors.stateOf(p)?.detail ?? ""}`, "error");
+  };
+  window.addEventListener("keydown", (e) => {
+    if (e.key === "F1") {
+      e.preventDefault();
+      void showKeys();
+    }
     if (e.key === "F5") {
       e.preventDefault();
       if (e.shiftKey) consoles.stopActive();
@@ -262,4 +288,24 @@ async function changePassword(): Promise<void> {
   } catch (e) {
     toast(e instanceof ApiError ? e.message : String(e), "error");
   }
+}
+
+/** showKeys is the help panel: every keyboard shortcut of the IDE. */
+async function showKeys(): Promise<void> {
+  const mod = /Mac|iPhone|iPad/.test(navigator.platform) ? "Cmd" : "Ctrl";
+  const rows: [string, string][] = [
+    [`${mod}+Enter or F5`, "Run the open file (saved first)"],
+    [`${mod}+S`, "Save now (files also save by themselves a second after you stop typing)"],
+    ["Esc or Ctrl+C in the console, or Shift+F5", "Stop the running program"],
+    ["Enter / Shift+Enter in the console", "Send the line / add a line (REPL)"],
+    ["↑ / ↓ in the REPL", "Earlier lines"],
+    [`${mod}+F`, "Find and replace in the file"],
+    [`${mod}+/`, "Comment or uncomment the line"],
+    ["Tab / Shift+Tab", "Indent / unindent (Esc, then Tab, leaves the editor)"],
+    ["F2 / Del in the file list", "Rename / delete the selected file"],
+    ["F1", "This list"],
+  ];
+  const table = h("table", { class: "grid keys", "aria-label": "Keyboard shortcuts" },
+    h("tbody", {}, ...rows.map(([k, what]) => h("tr", {}, h("th", { scope: "row" }, h("kbd", {}, k)), h("td", {}, what)))));
+  await openDialog("Keyboard shortcuts", table, [{ label: "Close", value: "", primary: true }]);
 }

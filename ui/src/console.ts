@@ -2,6 +2,7 @@
 // input box while it waits in input(), the REPL after the script, inline
 // figures, and a plain-words line saying how the run ended.
 import { h, toast } from "./dom";
+import { explain } from "./explain";
 import type { RunHandler, ServerMsg, Socket } from "./socket";
 
 export type RunState = "starting" | "running" | "input" | "repl" | "ended";
@@ -59,6 +60,9 @@ export class RunConsole implements RunHandler {
     this.el = h("div", { class: "console-pane", hidden: true }, this.out, this.inputRow);
     this.tabEl = h("div", { class: "tab", role: "tab", tabindex: "-1", title }, h("span", { class: "tab-label" }, title), this.statusEl);
     this.input.addEventListener("keydown", (e) => this.onKey(e));
+    this.out.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && this.live()) this.stop();
+    });
     this.input.addEventListener("input", () => this.autoGrow());
     this.out.addEventListener("click", () => {
       if (!this.inputRow.hidden && !window.getSelection()?.toString()) this.input.focus();
@@ -156,6 +160,9 @@ export class RunConsole implements RunHandler {
     this.sock.forget(this.id);
   }
 
+  /** sourceOf gives the text of a file the editor holds ("" if none): close names for explanations. */
+  sourceOf: (path: string) => string = () => "";
+
   /** retry starts this console's program again (set by its owner). */
   retry: (() => void) | null = null;
 
@@ -225,6 +232,9 @@ export class RunConsole implements RunHandler {
     const text = node.data;
     this.lastNode = null;
     this.lastStream = "";
+    // A traceback's last line, in plain words, below Python's own.
+    const words = /Traceback \(most recent call last\)|^\s*File "/m.test(text) || /^(SyntaxError|IndentationError|TabError):/m.test(text) ? explain(text, this.sourceOf(this.key)) : null;
+    if (words) node.after(h("div", { class: "explain", role: "note" }, h("strong", {}, "What this means: "), words));
     const parts: (string | HTMLElement)[] = [];
     let at = 0;
     for (const m of text.matchAll(frameRe)) {
@@ -288,6 +298,15 @@ export class RunConsole implements RunHandler {
   }
 
   private onKey(e: KeyboardEvent): void {
+    // Esc, or Ctrl+C with nothing selected (as in a terminal), stops the program.
+    const noSelection = this.input.selectionStart === this.input.selectionEnd;
+    if (e.key === "Escape" || (e.ctrlKey && !e.metaKey && (e.key === "c" || e.key === "C") && noSelection)) {
+      if (this.live()) {
+        e.preventDefault();
+        this.stop();
+      }
+      return;
+    }
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
       this.submit();

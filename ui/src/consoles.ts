@@ -29,6 +29,7 @@ export class Consoles {
 
   private add(key: string, title: string): RunConsole {
     const c = new RunConsole(key, title, this.sock, this.openAt);
+    c.sourceOf = (p) => this.sourceOf(p);
     c.onChange = () => this.refresh();
     c.tabEl.addEventListener("click", () => this.show(c));
     this.list.push(c);
@@ -47,6 +48,9 @@ export class Consoles {
     }
     this.refresh();
   }
+
+  /** sourceOf gives the text the editor holds of a file (set by the app). */
+  sourceOf: (path: string) => string = () => "";
 
   /** onChange is told when a console's program starts or ends. */
   onChange: () => void = () => {};

@@ -205,7 +205,7 @@ export class Editors {
     this.status = h("span", { class: "save-state", role: "status", "aria-live": "polite" });
     this.empty = h("div", { class: "editor-empty" },
       h("p", {}, "Open a file from the list on the left, or make a new one with ", h("strong", {}, "New file"), "."),
-      h("p", { class: "muted" }, "F5 runs the open file. Shift+F5 stops it. Ctrl+F finds and replaces, Ctrl+/ comments a line."));
+      h("p", { class: "muted" }, "Ctrl+Enter (or F5) runs the open file, Ctrl+S saves it, Esc in the console stops it. F1 lists every shortcut."));
     this.panes = h("div", { class: "editor-panes" }, this.empty);
     window.addEventListener("beforeunload", (e) => {
       if (this.tabs.some((t) => t.state !== "saved" && t.state !== "readonly")) e.preventDefault();
@@ -218,6 +218,11 @@ export class Editors {
 
   openPaths(): string[] {
     return this.tabs.map((t) => t.path);
+  }
+
+  /** textOf is the open file's text ("" when it is not open). */
+  textOf(path: string): string {
+    return this.tabs.find((t) => t.path === path)?.text() ?? "";
   }
 
   isOpen(path: string): boolean {
