@@ -45,6 +45,10 @@ type Spec struct {
 	// right): an exam's folder must hold no link, which the server's file
 	// API would otherwise follow out of it (workspace.Limits).
 	NoLinks bool
+	// MemoryBytes, when above 0, is this process's memory limit instead of
+	// Config.MemoryBytes (cgroup memory, else RLIMIT_DATA): the editor's
+	// assistants (internal/assist) parse a whole file or a library's stubs.
+	MemoryBytes int64
 }
 
 // Why a process ended.
@@ -117,14 +121,18 @@ func (s *Sandbox) Start(spec Spec) (*Process, error) {
 
 func (p *Process) start(spec Spec) error {
 	s, cfg := p.s, p.s.cfg
-	g, err := s.tree.Create(spec.ID, cgroup.Limits{Memory: cfg.MemoryBytes, MaxProcs: cfg.MaxProcs})
+	mem := cfg.MemoryBytes
+	if spec.MemoryBytes > 0 {
+		mem = spec.MemoryBytes
+	}
+	g, err := s.tree.Create(spec.ID, cgroup.Limits{Memory: mem, MaxProcs: cfg.MaxProcs})
 	if err != nil {
 		return fmt.Errorf("sandbox: cgroup: %w", err)
 	}
 	p.g = g
 	req := helperRequest{
 		Parent: os.Getpid(), StatusFD: 3 + len(spec.ExtraFiles),
-		Rlimits: s.rlimits(), Drop: s.layers.UIDDrop, UID: cfg.UID, GID: cfg.GID,
+		Rlimits: s.rlimits(mem), Drop: s.layers.UIDDrop, UID: cfg.UID, GID: cfg.GID,
 		Seccomp: s.layers.Seccomp, Python: cfg.Python, Args: spec.Args,
 		Env: threadEnv(spec.Env), Dir: spec.Dir, Nice: spec.Nice, NoLinks: spec.NoLinks,
 	}
@@ -239,8 +247,9 @@ func startNiced(cmd *exec.Cmd, nice int) error {
 	return cmd.Start()
 }
 
-// rlimits are set by the helper on itself before it execs.
-func (s *Sandbox) rlimits() []rlimit {
+// rlimits are set by the helper on itself before it execs; mem is the
+// process's memory limit.
+func (s *Sandbox) rlimits(mem int64) []rlimit {
 	c := s.cfg
 	r := []rlimit{
 		{unix.RLIMIT_CPU, uint64(c.CPUSeconds), uint64(c.CPUSeconds) + 1}, // SIGXCPU, then SIGKILL
@@ -252,7 +261,7 @@ func (s *Sandbox) rlimits() []rlimit {
 	if !s.tree.LimitsMemory() {
 		// No memory cgroup: DATA gives Python a clean MemoryError (AS would
 		// break threads). The stack limit above keeps threads inside it.
-		r = append(r, rlimit{unix.RLIMIT_DATA, uint64(c.MemoryBytes), uint64(c.MemoryBytes)})
+		r = append(r, rlimit{unix.RLIMIT_DATA, uint64(mem), uint64(mem)})
 	}
 	return r
 }
