@@ -21,12 +21,13 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/pythonide ./cmd/py
 
 FROM debian:bookworm-slim
 # Debian's packages, not pip: students get the numpy, pandas and matplotlib
-# the distribution tests together, and bubblewrap for the namespace layer.
+# the distribution tests together, jedi for the editor's completions
+# (internal/assist), and bubblewrap for the namespace layer.
 # tini is PID 1: it forwards SIGTERM to the server (which drains and ends
 # programs with reason "shutdown") and reaps orphans students' programs leave.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      tini python3 python3-numpy python3-pandas python3-matplotlib bubblewrap ca-certificates \
+      tini python3 python3-numpy python3-pandas python3-matplotlib python3-jedi bubblewrap ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/pythonide /usr/local/bin/pythonide
 # The data folder (students' homes under ide/, SQLite if no --db) and every

@@ -183,7 +183,7 @@ func TestAssistCheckFindsPythonsError(t *testing.T) {
 		{"x = 1\n  y = 2\n", 2, 2, "unexpected indent"},
 		{"if x\n    pass\n", 1, 5, "expected ':'"},
 		{"def f():\n    pass\nreturn 5\n", 3, 1, "'return' outside function"}, // the compiler's, before any line runs
-		{"s = \"é\" + (1\n", 1, 11, "'(' was never closed"},                      // columns in characters
+		{"s = \"é\" + (1\n", 1, 11, "'(' was never closed"},                   // columns in characters
 		{"a = 1\nb = \x00\n", 2, 5, "source code string cannot contain null bytes"},
 	} {
 		res := r.check(t, alice, "Local/alice/hw.py", c.src)

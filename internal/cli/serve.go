@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pythonide/pythonide/internal/assignment"
+	"github.com/pythonide/pythonide/internal/assist"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/exam"
@@ -74,6 +75,11 @@ func serve(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer sb.Close()
+	// The editor's checks and completions: confined workers of their own,
+	// beside the programs (ended before the sandbox's cgroups are removed).
+	driverDir, _ := filepath.Abs(filepath.Join(c.DataDir, "runtime", "driver")) // installed by startRunner
+	helper := assist.New(ctx, sb, ws, assist.Options{DriverDir: driverDir, Checkers: c.AssistWorkers, Completers: c.AssistCompleters}, log)
+	defer helper.Close()
 	// On ECS, a task that runs programs is kept from scale-in.
 	if p := scalein.New(scalein.Options{AgentURI: env.Getenv(scalein.AgentEnv),
 		Busy: func() bool { return run.Registry().Stats().Processes > 0 }}, log); p != nil {
@@ -131,7 +137,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 	goBackground(func() { exams.Run(bg) })
 
 	srv = web.New(web.Deps{
-		Assignments: homework, Exams: exams,
+		Assignments: homework, Exams: exams, Assist: helper,
 		Config: c, Store: st, Workspace: ws, Auth: sessions, Log: log, Runner: run, Cluster: cl,
 		Drain:   func() { go drain() },
 		Monitor: obs.mon, Metrics: obs.handler(), Observe: obs.metrics.ObserveHTTP,

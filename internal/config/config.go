@@ -79,6 +79,8 @@ type Config struct {
 	OutputBytes      int64
 	OutputRate       int64
 	WarmInterpreters int
+	AssistWorkers    int // the editor's syntax checkers (internal/assist)
+	AssistCompleters int // the editor's completion workers, one per home, at most; 0: no completions
 
 	// WebSocket
 	WSMaxMessageBytes int64
@@ -141,6 +143,8 @@ func Defaults() *Config {
 		OutputBytes:      2 << 20,
 		OutputRate:       256 << 10,
 		WarmInterpreters: 38,
+		AssistWorkers:    2,
+		AssistCompleters: 8,
 
 		WSMaxMessageBytes: 256 << 10,
 		WSMessagesPerMin:  1200,
@@ -302,6 +306,12 @@ func (c *Config) Validate() error {
 	}
 	if c.WarmInterpreters < 0 {
 		bad("--warm-interpreters must be 0 (off) or more")
+	}
+	if c.AssistWorkers < 1 || c.AssistWorkers > 64 {
+		bad("--assist-workers must be between 1 and 64")
+	}
+	if c.AssistCompleters < 0 || c.AssistCompleters > 1000 {
+		bad("--assist-completers must be between 0 (off) and 1000")
 	}
 	if c.StudentsCPUMax < 0 || c.StudentsCPUMax > 0 && c.StudentsCPUMax < 0.01 || math.IsNaN(c.StudentsCPUMax) || math.IsInf(c.StudentsCPUMax, 0) {
 		bad("--students-cpu-max must be 0 (no cap) or a number of cores of at least 0.01, such as 1.8")

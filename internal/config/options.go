@@ -116,6 +116,12 @@ var options = []option{
 	{name: "warm-interpreters", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.WarmInterpreters, "warm-interpreters", c.WarmInterpreters, "interpreters started ahead of need, at most one per connected user, so a run starts without waiting for Python (0: off)")
 	}},
+	{name: "assist-workers", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.AssistWorkers, "assist-workers", c.AssistWorkers, "confined syntax checkers the editor's as-you-type checks share (they parse only, see no home)")
+	}},
+	{name: "assist-completers", bind: func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.AssistCompleters, "assist-completers", c.AssistCompleters, "confined completion workers (jedi) at most, one per home that asks, each seeing that home read-only (0: no completions)")
+	}},
 	{name: "memory-per-process", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.Var(byteSize{&c.MemoryPerProc}, "memory-per-process", "memory one program may use (e.g. 50MiB)")
 	}},

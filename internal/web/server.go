@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pythonide/pythonide/internal/assignment"
+	"github.com/pythonide/pythonide/internal/assist"
 	"github.com/pythonide/pythonide/internal/auth"
 	"github.com/pythonide/pythonide/internal/cluster"
 	"github.com/pythonide/pythonide/internal/config"
@@ -48,6 +49,9 @@ type Deps struct {
 	Assignments *assignment.Service
 	// Exams is exam mode (internal/exam, over Assignments); nil: not offered.
 	Exams *exam.Service
+	// Assist is the editor's assistance (internal/assist); nil: checks are
+	// skipped and completions not available.
+	Assist *assist.Service
 }
 
 // Server holds the handlers' dependencies.
@@ -74,6 +78,7 @@ type Server struct {
 	drain          func()
 	assignments    *assignment.Service
 	exams          *exam.Service
+	assist         *assist.Service
 	draining       atomic.Bool
 	setUpDone      atomic.Bool // a professor has logged in (GET /api/setup)
 
@@ -84,7 +89,7 @@ type Server struct {
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{cfg: d.Config, store: d.Store, ws: d.Workspace, auth: d.Auth, roster: d.Roster, runner: d.Runner, log: d.Log, observe: d.Observe, started: time.Now(),
-		mon: d.Monitor, metricsHandler: d.Metrics, cluster: d.Cluster, drain: d.Drain, assignments: d.Assignments, exams: d.Exams}
+		mon: d.Monitor, metricsHandler: d.Metrics, cluster: d.Cluster, drain: d.Drain, assignments: d.Assignments, exams: d.Exams, assist: d.Assist}
 	s.wsPing, s.wsRecheck = wsPingEvery, wsRecheckEvery
 	s.wsRate = auth.NewThrottle(d.Config.WSMessagesPerMin, time.Minute, time.Now)
 	for _, c := range d.Config.TrustedProxies {
@@ -149,6 +154,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/admin/drain", s.professor(s.drainInstance))
 
 	mux.Handle("GET /ws", s.authed(s.websocket))
+	s.routeAssist(mux)
 	if s.assignments != nil {
 		s.routeAssignments(mux)
 	}
