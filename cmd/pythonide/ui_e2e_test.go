@@ -58,7 +58,7 @@ func TestBrowserUI(t *testing.T) {
 	users := map[string]string{}
 	for _, u := range []struct{ name, role string }{
 		{"alice", "student"}, {"bob", "student"}, {"carol", "student"}, {"dave", "student"},
-		{"erin", "student"}, {"frank", "student"}, {"grace", "student"}, {"heidi", "student"}, {"ivan", "student"}, {"judy", "student"}, {"ken", "student"}, {"lena", "student"}, {"max", "student"}, {"mallory", "student"}, {"prof", "professor"},
+		{"erin", "student"}, {"frank", "student"}, {"grace", "student"}, {"heidi", "student"}, {"ivan", "student"}, {"judy", "student"}, {"ken", "student"}, {"lena", "student"}, {"max", "student"}, {"nina", "student"}, {"mallory", "student"}, {"prof", "professor"},
 	} {
 		pw := u.name + "-pw-1"
 		add := command(t, data, "user", "add", u.name, "--role", u.role, "--full-name", strings.ToUpper(u.name[:1])+u.name[1:]+" Example", "--password-stdin")

@@ -48,6 +48,8 @@ const theme = EditorView.theme({
 
 export interface EditorHooks {
   onChange: (text: string) => void;
+  /** extra is added for editable files (the server's assistance). */
+  extra?: Extension;
 }
 
 /** extensions are everything an editor of a Python file gets. */
@@ -89,6 +91,7 @@ export function extensions(readOnly: boolean, hooks: EditorHooks, label: string)
     EditorView.updateListener.of((u) => {
       if (u.docChanged) hooks.onChange(u.state.doc.toString());
     }),
+    readOnly ? [] : hooks.extra ?? [],
   ];
 }
 

@@ -11,6 +11,7 @@ import { open as openDialog } from "./dialog";
 import { lineDiff } from "./diff";
 import type { TabState } from "./state";
 import { showHistory } from "./history";
+import { assist } from "./assist";
 
 export type SaveState = "saved" | "saving" | "unsaved" | "failed" | "conflict" | "readonly";
 
@@ -263,7 +264,7 @@ export class Editors {
     } else if (draft) {
       dropDraft(this.user, path);
     }
-    tab.view = createEditor(tab.pane, text, !writable, { onChange: (t) => tab.changed(t) }, `Code of ${baseName(path)}`);
+    tab.view = createEditor(tab.pane, text, !writable, { onChange: (t) => tab.changed(t), extra: path.endsWith(".py") ? assist(path) : [] }, `Code of ${baseName(path)}`);
     // A hidden pane reads scrollTop 0: remember it while it shows.
     tab.view.scrollDOM.addEventListener("scroll", () => { if (!tab.pane.hidden) tab.lastTop = tab.view.scrollDOM.scrollTop; }, { passive: true });
     this.buildTab(tab);
