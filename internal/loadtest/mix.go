@@ -21,9 +21,10 @@ const (
 	ActBusy      Action = "busy"      // a busy loop, stopped after a while
 	ActMemory    Action = "memory"    // a memory hog, ended by the memory limit
 	ActFlood     Action = "flood"     // a print flood, ended by the output limit
+	ActType      Action = "type"      // the editor's syntax check and completion while typing (not in the default mix)
 )
 
-var actions = []Action{ActList, ActOpen, ActSave, ActRun, ActReconnect, ActBusy, ActMemory, ActFlood}
+var actions = []Action{ActList, ActOpen, ActSave, ActRun, ActReconnect, ActBusy, ActMemory, ActFlood, ActType}
 
 // Mix is how often each action is chosen, as relative weights.
 type Mix map[Action]int

@@ -22,9 +22,11 @@ const (
 	OpREPL        Op = "repl_rtt"     // a REPL line sent → its output printed
 	OpStop        Op = "stop"         // stop sent → exit received
 	OpReconnect   Op = "reconnect"    // a new connection dialled → the first re-attached message
+	OpCheck       Op = "check"        // POST /api/assist/check: the editor's syntax check
+	OpComplete    Op = "complete"     // POST /api/assist/complete: jedi's completions
 )
 
-var ops = []Op{OpLogin, OpList, OpOpen, OpSave, OpFirstOutput, OpInput, OpREPL, OpStop, OpReconnect}
+var ops = []Op{OpLogin, OpList, OpOpen, OpSave, OpFirstOutput, OpInput, OpREPL, OpStop, OpReconnect, OpCheck, OpComplete}
 
 // maxSamples bounds what one operation keeps: beyond it the samples are a
 // uniform reservoir, so a long run's memory stays flat; count, mean and max

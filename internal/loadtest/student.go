@@ -28,6 +28,7 @@ type student struct {
 	runs      int
 	abandoned map[string]bool // runs given up on: their late messages are not strays
 	loggedIn  bool
+	typed     int // programs typed (ActType)
 }
 
 // The files a student works on, in their home.
@@ -160,6 +161,8 @@ func (s *student) act(hard context.Context, a Action) {
 			return s.interactiveRun(ctx, true)
 		case ActBusy, ActMemory, ActFlood:
 			return s.heavyRun(ctx, a)
+		case ActType:
+			return s.typing(ctx)
 		}
 		return failure("unknown action", "%s", a)
 	})
