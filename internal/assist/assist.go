@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,6 +109,10 @@ type Service struct {
 	python atomic.Value // the workers' Python version, e.g. "3.11.2"
 
 	checkers chan *worker // one token per checker while it is free (nil: none started)
+	// starting bounds the completers starting at once (jedi's import and
+	// first parse are CPU work): a class arriving together is served one
+	// after another rather than all too late.
+	starting chan struct{}
 
 	mu      sync.Mutex
 	homes   map[string]*home // completers' lanes, by view key
@@ -133,7 +138,7 @@ type home struct {
 func New(ctx context.Context, sb *sandbox.Sandbox, ws *workspace.Workspace, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
 	s := &Service{sb: sb, ws: ws, opts: opts, log: log,
-		checkers: make(chan *worker, opts.Checkers), homes: map[string]*home{}, changed: make(chan struct{}),
+		checkers: make(chan *worker, opts.Checkers), starting: make(chan struct{}, max(runtime.NumCPU(), 2)), homes: map[string]*home{}, changed: make(chan struct{}),
 		flights: map[string]*flight{}, live: map[*worker]struct{}{}, quit: make(chan struct{})}
 	var wg sync.WaitGroup
 	var checkErr error

@@ -76,6 +76,9 @@ func (s *Service) spawn(kind string, v view, warm bool) (*worker, error) {
 	mounts, dir := s.checkerMounts()
 	args := []string{"-I", s.driverAt(), kind}
 	if kind == kindComplete {
+		// Checkers never wait behind completers starting.
+		s.starting <- struct{}{}
+		defer func() { <-s.starting }()
 		mounts, dir = v.mounts, v.root
 		args = append(args, v.root)
 		if warm {

@@ -32,6 +32,7 @@ An answer may carry "recycle": true: the worker has grown and ends after it.
 """
 
 import ast
+import gc
 import json
 import os
 import resource
@@ -43,7 +44,7 @@ import warnings
 
 MAX_NAMES = 200  # completions in an answer
 MAX_DETAILED = 50  # completions given a signature and a doc line
-DETAIL_BUDGET = 0.25  # seconds spent on those details at most
+DETAIL_BUDGET = 0.1  # seconds spent working those details out at most
 MAX_SIGNATURES = 8
 MAX_PARAMS = 32
 MAX_TEXT = 240  # characters of a signature, a doc line or a parameter
@@ -178,6 +179,41 @@ def first_line(doc):
     return None
 
 
+_details = {}  # a system name's signature and doc line, by full name
+
+
+def system_name(c):
+    """The key of c's details when they cannot change: a name of the
+    standard library or of an installed package, not of the home."""
+    try:
+        path = c.module_path
+        full = c.full_name
+    except Exception:
+        return None
+    if path is None:  # builtins and keywords
+        return ("", c.name, c.type, full)
+    if not full or not any(str(path).startswith(p + os.sep) for p in SYSTEM_PATH):
+        return None
+    return (str(path), c.name, c.type, full)
+
+
+def details(c):
+    d = {}
+    try:
+        sigs = c.get_signatures()
+        if sigs:
+            d["signature"] = clip(sigs[0].to_string())
+    except Exception:
+        pass
+    try:
+        doc = first_line(c.docstring(raw=True))
+        if doc:
+            d["doc"] = doc
+    except Exception:
+        pass
+    return d
+
+
 def complete(req):
     source = req.get("source")
     if not isinstance(source, str):
@@ -206,19 +242,17 @@ def complete(req):
             incomplete = True
             break
         item = {"name": c.name, "type": c.type}
-        if len(out) < MAX_DETAILED and time.monotonic() < details_until:
-            try:
-                sigs = c.get_signatures()
-                if sigs:
-                    item["signature"] = clip(sigs[0].to_string())
-            except Exception:
-                pass
-            try:
-                doc = first_line(c.docstring(raw=True))
-                if doc:
-                    item["doc"] = doc
-            except Exception:
-                pass
+        if len(out) < MAX_DETAILED:
+            key = system_name(c)
+            detail = _details.get(key) if key else None
+            if detail is None and time.monotonic() < details_until:
+                detail = details(c)
+                if key:
+                    if len(_details) > 20000:
+                        _details.clear()
+                    _details[key] = detail
+            if detail:
+                item.update(detail)
         out.append(item)
     sigs = []
     for s in script.get_signatures(line, column)[:MAX_SIGNATURES]:
@@ -341,6 +375,9 @@ def main(argv):
         send(ready)
         if not ok:
             return 0
+        # What start-up made (jedi, the stubs it parsed) lives as long as
+        # the worker: the collector need not walk it again and again.
+        gc.freeze()
         serve(complete)
         return 0
     send({"ready": False, "failed": "usage: pythonide_assist.py check | complete ROOT [--warm]"})
