@@ -70,6 +70,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// IdleTimeout ends a completer nobody asked anything for so long; default 2 min.
 	IdleTimeout time.Duration
+	// MinResidency is how long a completer is kept after its last request
+	// before another home may take its place when all are taken; default 10 s.
+	MinResidency time.Duration
 	// MemoryBytes is each worker's memory limit; default 256 MiB.
 	MemoryBytes int64
 }
@@ -92,6 +95,9 @@ func (o *Options) defaults() {
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 2 * time.Minute
+	}
+	if o.MinResidency <= 0 {
+		o.MinResidency = 10 * time.Second
 	}
 	if o.MemoryBytes <= 0 {
 		o.MemoryBytes = 256 << 20
@@ -116,7 +122,6 @@ type Service struct {
 
 	mu      sync.Mutex
 	homes   map[string]*home // completers' lanes, by view key
-	changed chan struct{}    // closed and replaced whenever a lane is let go
 	flights map[string]*flight
 	live    map[*worker]struct{}
 	closed  bool
@@ -138,7 +143,7 @@ type home struct {
 func New(ctx context.Context, sb *sandbox.Sandbox, ws *workspace.Workspace, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
 	s := &Service{sb: sb, ws: ws, opts: opts, log: log,
-		checkers: make(chan *worker, opts.Checkers), starting: make(chan struct{}, max(runtime.NumCPU(), 2)), homes: map[string]*home{}, changed: make(chan struct{}),
+		checkers: make(chan *worker, opts.Checkers), starting: make(chan struct{}, max(runtime.NumCPU(), 2)), homes: map[string]*home{},
 		flights: map[string]*flight{}, live: map[*worker]struct{}{}, quit: make(chan struct{})}
 	var wg sync.WaitGroup
 	var checkErr error
@@ -527,47 +532,41 @@ func (s *Service) putChecker(w *worker) {
 }
 
 // takeHome takes the lane of v's home, making room for it if needed (the
-// least recently used idle completer ends), and makes sure its worker runs
-// and sees the course folders there are now. With prepare it only starts
-// a worker where there is room, without waiting.
+// least recently used completer unused for MinResidency ends; when there
+// is none, errBusy at once), waits for the lane (WaitTimeout), and makes
+// sure its worker runs and sees the course folders there are now. With
+// prepare it only starts a worker where there is room, without waiting.
 func (s *Service) takeHome(ctx context.Context, v view, prepare bool) (*home, *worker, error) {
 	wait := time.NewTimer(s.opts.WaitTimeout)
 	defer wait.Stop()
-	var h *home
-	for h == nil {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return nil, nil, errClosed
-		}
-		h = s.homes[v.key]
-		if prepare && (h != nil || len(s.homes) >= s.opts.Completers) {
-			s.mu.Unlock()
-			return nil, nil, errBusy
-		}
-		if h == nil && len(s.homes) >= s.opts.Completers {
-			s.evictLocked(time.Time{})
-		}
-		if h == nil && len(s.homes) < s.opts.Completers {
-			h = &home{key: v.key, ch: make(chan *worker, 1)}
-			h.ch <- nil
-			s.homes[v.key] = h
-		}
-		if h != nil {
-			h.users++
-			s.mu.Unlock()
-			break
-		}
-		changed := s.changed
+	s.mu.Lock()
+	if s.closed {
 		s.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, nil, errCancelled
-		case <-wait.C:
-			return nil, nil, errBusy
-		}
+		return nil, nil, errClosed
 	}
+	h := s.homes[v.key]
+	if prepare && (h != nil || len(s.homes) >= s.opts.Completers) {
+		s.mu.Unlock()
+		return nil, nil, errBusy
+	}
+	if h == nil && len(s.homes) >= s.opts.Completers {
+		// Room only from a completer unused for a while: ending one
+		// that was asked a moment ago (and starting it again at its
+		// student's next keystroke) would have a full class's
+		// completers start all the time and serve nobody.
+		s.evictLocked(time.Now().Add(-s.opts.MinResidency), true)
+	}
+	if h == nil && len(s.homes) < s.opts.Completers {
+		h = &home{key: v.key, ch: make(chan *worker, 1)}
+		h.ch <- nil
+		s.homes[v.key] = h
+	}
+	if h == nil {
+		s.mu.Unlock()
+		return nil, nil, errBusy
+	}
+	h.users++
+	s.mu.Unlock()
 	select {
 	case w := <-h.ch:
 		if w.usable() && w.courses == v.courses {
@@ -600,31 +599,26 @@ func (s *Service) leaveHome(h *home) {
 	s.mu.Lock()
 	h.users--
 	h.last = time.Now()
-	close(s.changed)
-	s.changed = make(chan struct{})
 	s.mu.Unlock()
 }
 
-// evictLocked ends the least recently used completer nobody is using, or
-// with idleSince set, every one unused since then. The caller holds s.mu.
-func (s *Service) evictLocked(idleSince time.Time) {
-	var lru *home
+// evictLocked ends every completer nobody is using and nobody asked
+// anything since idleSince, or with lru only the least recently used of
+// them. The caller holds s.mu.
+func (s *Service) evictLocked(idleSince time.Time, lru bool) {
+	var oldest *home
 	for _, h := range s.homes {
-		if h.users > 0 {
+		if h.users > 0 || !h.last.Before(idleSince) {
 			continue
 		}
-		if !idleSince.IsZero() {
-			if h.last.Before(idleSince) {
-				s.dropLocked(h)
-			}
-			continue
-		}
-		if lru == nil || h.last.Before(lru.last) {
-			lru = h
+		if !lru {
+			s.dropLocked(h)
+		} else if oldest == nil || h.last.Before(oldest.last) {
+			oldest = h
 		}
 	}
-	if lru != nil {
-		s.dropLocked(lru)
+	if oldest != nil {
+		s.dropLocked(oldest)
 	}
 }
 
@@ -677,7 +671,7 @@ func (s *Service) reap() {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			s.evictLocked(time.Now().Add(-s.opts.IdleTimeout))
+			s.evictLocked(time.Now().Add(-s.opts.IdleTimeout), false)
 			s.mu.Unlock()
 		}
 	}

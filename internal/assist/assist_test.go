@@ -432,7 +432,7 @@ func TestAssistSupersededAndCancelled(t *testing.T) {
 }
 
 func TestAssistCompletersAreBounded(t *testing.T) {
-	r := newRig(t, Options{Checkers: 1, Completers: 1})
+	r := newRig(t, Options{Checkers: 1, Completers: 1, MinResidency: time.Nanosecond})
 	r.needJedi(t)
 	r.write(t, alice, "Local/alice/am.py", "def a_fn():\n    pass\n")
 	r.write(t, bob, "Local/bob/bm.py", "def b_fn():\n    pass\n")
@@ -488,5 +488,25 @@ func TestAssistUnderLandlock(t *testing.T) {
 	res = r.complete(t, alice, "Local/alice/main.py", "import bobsecret\nbobsecret.")
 	if slices.Contains(names(res), "password") {
 		t.Fatalf("alice completes bob's module: %v", names(res))
+	}
+}
+
+// With every completer taken by a home asked a moment ago, another home's
+// request is answered at once as busy rather than ending one (a full
+// class would otherwise restart completers all the time).
+func TestAssistCompleterKeptWhileInUse(t *testing.T) {
+	r := newRig(t, Options{Checkers: 1, Completers: 1, MinResidency: time.Minute})
+	r.needJedi(t)
+	r.complete(t, alice, "Local/alice/main.py", "import math\nmath.")
+	began := time.Now()
+	res, err := r.s.Complete(context.Background(), bob, "Local/bob/main.py", "import math\nmath.", 2, 6)
+	if err != nil || !res.Skipped || !strings.Contains(res.Message, "busy") {
+		t.Fatalf("bob while alice's completer is fresh: %+v %v", res, err)
+	}
+	if took := time.Since(began); took > 500*time.Millisecond {
+		t.Errorf("the busy answer took %s", took)
+	}
+	if res := r.complete(t, alice, "Local/alice/main.py", "import math\nmath.sq"); !slices.Contains(names(res), "sqrt") {
+		t.Fatalf("alice: %v", names(res))
 	}
 }
