@@ -24,9 +24,12 @@ const (
 	OpReconnect   Op = "reconnect"    // a new connection dialled → the first re-attached message
 	OpCheck       Op = "check"        // POST /api/assist/check: the editor's syntax check
 	OpComplete    Op = "complete"     // POST /api/assist/complete: jedi's completions
+	// OpCompleteSkipped is a completion the server skipped (every
+	// completer busy): answered at once, but without names.
+	OpCompleteSkipped Op = "complete_skipped"
 )
 
-var ops = []Op{OpLogin, OpList, OpOpen, OpSave, OpFirstOutput, OpInput, OpREPL, OpStop, OpReconnect, OpCheck, OpComplete}
+var ops = []Op{OpLogin, OpList, OpOpen, OpSave, OpFirstOutput, OpInput, OpREPL, OpStop, OpReconnect, OpCheck, OpComplete, OpCompleteSkipped}
 
 // maxSamples bounds what one operation keeps: beyond it the samples are a
 // uniform reservoir, so a long run's memory stays flat; count, mean and max

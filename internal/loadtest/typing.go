@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // typing is ActType: a student typing a program, as the editor asks the
@@ -27,8 +28,13 @@ func (s *student) typing(ctx context.Context) *opError {
 		} `json:"error"`
 		Skipped bool `json:"skipped"`
 	}
+	// post asks the server; op "" leaves the timing to the caller.
 	post := func(op Op, kind string, body any, into any) *opError {
-		return s.timed(op, func() *opError {
+		timed := s.timed
+		if op == "" {
+			timed = func(_ Op, f func() *opError) *opError { return f() }
+		}
+		return timed(op, func() *opError {
 			b, h := jsonBody(body)
 			res, err := s.http.do(ctx, kind, http.MethodPost, "/api/assist/"+kind, b, h)
 			if err != nil {
@@ -66,12 +72,21 @@ func (s *student) typing(ctx context.Context) *opError {
 			Name string `json:"name"`
 		} `json:"completions"`
 	}
-	if err := post(OpComplete, "complete", map[string]any{"path": path, "source": src, "line": len(lines), "column": len(lines[len(lines)-1]) + 1}, &comp); err != nil {
+	// A completion the server skipped (every completer busy) is timed
+	// apart: its quick "busy" is not a completion.
+	start := time.Now()
+	if err := post("", "complete", map[string]any{"path": path, "source": src, "line": len(lines), "column": len(lines[len(lines)-1]) + 1}, &comp); err != nil {
 		return err
 	}
-	if !comp.Available || comp.Skipped {
+	took := time.Since(start)
+	if comp.Skipped {
+		s.lt.lat.add(OpCompleteSkipped, took)
 		return nil
 	}
+	if !comp.Available {
+		return nil
+	}
+	s.lt.lat.add(OpComplete, took)
 	for _, c := range comp.Completions {
 		if c.Name == "sqrt" {
 			return nil
