@@ -55,13 +55,20 @@ func TestBrowserUI(t *testing.T) {
 
 	dir := t.TempDir() // private parents, as a newcomer's may be
 	data := filepath.Join(dir, "data")
+	// PYTHONIDE_E2E_DB runs the class on that database instead of SQLite
+	// (an empty PostgreSQL database of its own); the fresh server of the
+	// first-run test stays on its own SQLite file.
+	var dbFlags []string
+	if dsn := os.Getenv("PYTHONIDE_E2E_DB"); dsn != "" {
+		dbFlags = []string{"--db", dsn}
+	}
 	users := map[string]string{}
 	for _, u := range []struct{ name, role string }{
 		{"alice", "student"}, {"bob", "student"}, {"carol", "student"}, {"dave", "student"},
 		{"erin", "student"}, {"frank", "student"}, {"grace", "student"}, {"heidi", "student"}, {"ivan", "student"}, {"judy", "student"}, {"ken", "student"}, {"lena", "student"}, {"max", "student"}, {"nina", "student"}, {"mallory", "student"}, {"prof", "professor"},
 	} {
 		pw := u.name + "-pw-1"
-		add := command(t, data, "user", "add", u.name, "--role", u.role, "--full-name", strings.ToUpper(u.name[:1])+u.name[1:]+" Example", "--password-stdin")
+		add := command(t, data, append([]string{"user", "add", u.name, "--role", u.role, "--full-name", strings.ToUpper(u.name[:1]) + u.name[1:] + " Example", "--password-stdin"}, dbFlags...)...)
 		add.Stdin = strings.NewReader(pw + "\n")
 		if out, err := add.CombinedOutput(); err != nil {
 			t.Fatalf("user add %s: %v\n%s", u.name, err, out)
@@ -83,7 +90,7 @@ func TestBrowserUI(t *testing.T) {
 	t.Setenv("PYTHONIDE_DEGRADE_CPU_PERCENT", "0")
 	t.Setenv("PYTHONIDE_DEGRADE_MEMORY_PERCENT", "0")
 	addr := freeAddr(t)
-	startServer(t, data, addr)
+	startServer(t, data, addr, dbFlags...)
 
 	// A second server on an empty data folder, as the README's first
 	// command leaves it: the first-run page and the account it printed.
