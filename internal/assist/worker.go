@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -40,7 +39,7 @@ type worker struct {
 	recycle bool          // it said it ends after its last answer
 	killed  atomic.Bool
 	served  int
-	stderr  tailBuffer
+	stderr  sandbox.Capture
 }
 
 // answer is one line the worker sent for a request.
@@ -97,7 +96,7 @@ func (s *Service) spawn(kind string, v view, warm bool) (*worker, error) {
 	}
 	w := &worker{s: s, id: newWorkerID(kind), kind: kind, stdin: inW, view: v, courses: v.courses,
 		pending: map[uint64]chan answer{}, dead: make(chan struct{}), gone: make(chan struct{})}
-	w.stderr.max = 4 << 10
+	w.stderr.Max = 4 << 10
 	sp, err := s.sb.Start(sandbox.Spec{
 		ID:          w.id,
 		Args:        args,
@@ -291,27 +290,3 @@ func (w *worker) kill() {
 	w.killed.Store(true)
 	_ = w.sp.Kill()
 }
-
-// tailBuffer keeps the first max bytes written (a worker's stderr, for the log).
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   bytes.Buffer
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if room := t.max - t.b.Len(); room > 0 {
-		t.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.b.Bytes()))
-}
-
-var _ io.Writer = (*tailBuffer)(nil)

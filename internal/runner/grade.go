@@ -139,8 +139,7 @@ func (r *Runner) RunTests(ctx context.Context, t TestRun) (TestReport, error) {
 	}()
 
 	out := &resultLines{token: token, file: t.Name, max: 4 << 20}
-	var stderr boundedBuffer
-	stderr.max = 8 << 10
+	stderr := sandbox.Capture{Max: 8 << 10}
 	stdin := append([]byte(token+"\n"), t.Source...)
 	sp, err := r.sb.Start(sandbox.Spec{
 		ID:     t.ID,
@@ -198,7 +197,7 @@ func (r *Runner) RunTests(ctx context.Context, t TestRun) (TestReport, error) {
 	rep, ok := out.report()
 	if !ok {
 		reason = registry.ReasonError
-		return TestReport{}, fmt.Errorf("runner: the grader reported nothing (exit %d %s): %s", exit.Code, exit.Signal, strings.TrimSpace(stderr.String()))
+		return TestReport{}, fmt.Errorf("runner: the grader reported nothing (exit %d %s): %s", exit.Code, exit.Signal, stderr.String())
 	}
 	rep.fill(late, total, exit)
 	return rep, nil
@@ -394,26 +393,4 @@ func (w *resultLines) report() (rep TestReport, ok bool) {
 		rep.Tests, rep.Results = []string{w.file}, []TestResult{res}
 	}
 	return rep, ok
-}
-
-// boundedBuffer keeps the first max bytes written to it.
-type boundedBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   bytes.Buffer
-}
-
-func (w *boundedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if room := w.max - w.b.Len(); room > 0 {
-		w.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-func (w *boundedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
