@@ -62,8 +62,11 @@ test("an exam shows only its folder, refuses the rest, is followed live, and is 
       await teacher.getByRole("button", { name: "End now" }).click();
       await teacher.getByRole("dialog").getByRole("button", { name: "End now" }).click();
       await page.getByRole("dialog", { name: /Time is up/ }).waitFor({ timeout: WAIT });
-      await page.getByRole("dialog").getByRole("button").first().click();
+      // Closing the notice reloads into the normal IDE; wait for the new page,
+      // not the old one's connection state.
+      await Promise.all([page.waitForEvent("load", { timeout: WAIT }), page.getByRole("dialog").getByRole("button").first().click()]);
       await page.locator(".conn[data-state=open]").waitFor();
+      assert.equal(await page.locator(".exam-banner").count(), 0, "the exam banner is gone after the end");
       const w = await page.evaluate(async () => (await fetch("/api/files/content?path=Local/lena/quiz1/answer.py", { method: "PUT", body: "print('late')\n" })).status);
       assert.ok(w >= 400, `writing after the end: ${w}`);
       await teacher.waitForFunction(() => document.querySelector("tr[data-user=lena]")?.children[8].textContent.includes("final"), null, { timeout: WAIT });

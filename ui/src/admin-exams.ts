@@ -83,7 +83,7 @@ export class ExamAdmin {
 
   private form(sec: HTMLElement): HTMLElement {
     const field = (id: string, label: string, input: HTMLElement) => h("div", { class: "field" }, h("label", { for: id }, label), input);
-    const id = h("input", { id: "exam-id", required: true, pattern: "[a-z0-9][a-z0-9_-]*", placeholder: "quiz1" });
+    const id = h("input", { id: "exam-id", required: true, pattern: "[a-z0-9][a-z0-9_\\-]{0,63}", placeholder: "quiz1" });
     const title = h("input", { id: "exam-title", required: true, placeholder: "Quiz 1" });
     const minutes = h("input", { id: "exam-minutes", type: "number", min: 1, max: 600, value: "45", required: true });
     const starter = h("input", { id: "exam-starter", placeholder: "optional: a folder of yours, e.g. Local/teacher/quiz1" });
