@@ -48,6 +48,10 @@ test("the workspace survives a reload and another browser: tabs, cursor, folders
     const stop = page.locator(".consoles .bar-actions button", { hasText: "Stop" });
     assert.equal(await stop.count(), 1);
     assert.equal(await stop.isDisabled(), true, "Stop is off with nothing running");
+    const danger = await page.evaluate(() => getComputedStyle(document.querySelector("button.danger:not(:disabled)") ?? document.body).getPropertyValue("--danger").trim());
+    const stopColor = () => stop.evaluate((b) => getComputedStyle(b).color);
+    const red = await page.evaluate((c) => { const d = document.createElement("i"); d.style.color = c; document.body.append(d); const v = getComputedStyle(d).color; d.remove(); return v; }, danger);
+    assert.notEqual(await stopColor(), red, "an off Stop is not drawn red");
 
     await page.getByRole("button", { name: "New folder" }).click();
     await page.getByLabel(/Name of the new folder/).fill("proj");
@@ -62,6 +66,7 @@ test("the workspace survives a reload and another browser: tabs, cursor, folders
     await run(page);
     await waitOut(page, "tick 3");
     assert.equal(await stop.isDisabled(), false, "Stop is on while the program runs");
+    assert.equal(await stopColor(), red, "a Stop that can stop something is red");
     assert.match(await page.locator("header button.run").innerText(), /Run ticker\.py again/);
 
     // The cursor at line 40 of long.py, scrolled there; then back to ticker.py.
