@@ -14,6 +14,11 @@
 //     read-only, where its owner's programs see it, and the course folders:
 //     one per home, started on demand and ended when unused, the least
 //     recently used one when another home needs room.
+//   - Shared completers (Options.Shared) answer, for anyone, a completion
+//     no home's completer has room for: they see no home and no course
+//     folder, only the source they are sent, so they offer the file's own
+//     names and the standard library's, not the student's other modules
+//     (the answer says so: limited).
 //
 // Every request has a deadline; a worker that misses it is killed and
 // replaced, and the answer says the request was skipped. A user's newer
@@ -26,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"runtime"
 	"strings"
 	"sync"
@@ -33,6 +39,7 @@ import (
 	"time"
 
 	"github.com/pythonide/pythonide/internal/fault"
+	"github.com/pythonide/pythonide/internal/runner"
 	"github.com/pythonide/pythonide/internal/sandbox"
 	"github.com/pythonide/pythonide/internal/workspace"
 )
@@ -61,7 +68,11 @@ type Options struct {
 	Checkers int
 	// Completers is the most completion workers (one per home) at once;
 	// 0: none (completions answer "not available").
-	Completers      int
+	Completers int
+	// Shared is how many completers that see no home answer the
+	// completions no home's completer has room for; 0: none (those are
+	// answered busy). Only with Completers: no completers, no completions.
+	Shared          int
 	CheckTimeout    time.Duration // a check's deadline; default 1 s
 	CompleteTimeout time.Duration // a completion's deadline; default 3 s
 	// WaitTimeout bounds the wait for a free worker; default 2 s.
@@ -115,6 +126,7 @@ type Service struct {
 	python atomic.Value // the workers' Python version, e.g. "3.11.2"
 
 	checkers chan *worker // one token per checker while it is free (nil: none started)
+	shared   chan *worker // the same for the shared completers (started at first need)
 	// starting bounds the completers starting at once (jedi's import and
 	// first parse are CPU work): a class arriving together is served one
 	// after another rather than all too late.
@@ -142,8 +154,11 @@ type home struct {
 // what cannot start answers "skipped" or "not available".
 func New(ctx context.Context, sb *sandbox.Sandbox, ws *workspace.Workspace, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
+	if opts.Completers <= 0 {
+		opts.Shared = 0
+	}
 	s := &Service{sb: sb, ws: ws, opts: opts, log: log,
-		checkers: make(chan *worker, opts.Checkers), starting: make(chan struct{}, max(runtime.NumCPU(), 2)), homes: map[string]*home{},
+		checkers: make(chan *worker, opts.Checkers), shared: make(chan *worker, max(opts.Shared, 0)), starting: make(chan struct{}, max(runtime.NumCPU(), 2)), homes: map[string]*home{},
 		flights: map[string]*flight{}, live: map[*worker]struct{}{}, quit: make(chan struct{})}
 	var wg sync.WaitGroup
 	var checkErr error
@@ -161,6 +176,9 @@ func New(ctx context.Context, sb *sandbox.Sandbox, ws *workspace.Workspace, opts
 			s.checkers <- w
 		}()
 	}
+	for range opts.Shared {
+		s.shared <- nil
+	}
 	jediErr := errors.New("completions are off (--assist-completers)")
 	if opts.Completers > 0 {
 		jediErr = s.probe()
@@ -172,7 +190,7 @@ func New(ctx context.Context, sb *sandbox.Sandbox, ws *workspace.Workspace, opts
 	python, _ := s.python.Load().(string)
 	if jediErr == nil {
 		log.Info("editor assistance: syntax checks and completions (jedi) available", "checkers", opts.Checkers,
-			"completers", opts.Completers, "python", python, "memory_per_worker", opts.MemoryBytes)
+			"completers", opts.Completers, "shared_completers", opts.Shared, "python", python, "memory_per_worker", opts.MemoryBytes)
 	} else {
 		log.Warn("editor assistance: completions are not available (jedi); syntax checks are", "reason", jediErr, "checkers", opts.Checkers, "python", python)
 	}
@@ -184,8 +202,7 @@ func New(ctx context.Context, sb *sandbox.Sandbox, ws *workspace.Workspace, opts
 // probe starts a completer over nothing but the driver folder, to learn
 // whether jedi imports there.
 func (s *Service) probe() error {
-	mounts, at := s.checkerMounts()
-	w, err := s.spawn(kindComplete, view{root: at, mounts: mounts}, false)
+	w, err := s.spawn(kindComplete, s.sharedView(), false)
 	if err != nil {
 		return err
 	}
@@ -224,8 +241,11 @@ type CompleteResult struct {
 	Completions []Completion `json:"completions"`
 	Signatures  []Signature  `json:"signatures"`
 	Incomplete  bool         `json:"incomplete,omitempty"` // more names matched than were sent
-	Skipped     bool         `json:"skipped,omitempty"`
-	Message     string       `json:"message,omitempty"`
+	// Limited: answered by a shared completer, which sees none of the
+	// student's other files (Message says so).
+	Limited bool   `json:"limited,omitempty"`
+	Skipped bool   `json:"skipped,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Completion is one name that fits where the cursor is.
@@ -319,16 +339,26 @@ func (s *Service) Complete(ctx context.Context, a workspace.Actor, p, source str
 	}
 	ctx, done := s.supersede(ctx, a.Username, kindComplete)
 	defer done()
+	file, limited := v.file, false
 	h, w, err := s.takeHome(ctx, v, false)
+	put := func(w *worker) { s.putHome(h, w) }
+	if errors.Is(err, errNoRoom) && cap(s.shared) > 0 {
+		// Every home's completer is in use: one that sees no home answers
+		// with what the source itself and the system's modules hold. The
+		// file's name keeps a module's own relative imports pointing at a
+		// folder that is not there.
+		w, err = s.takeShared(ctx)
+		file, limited, put = path.Join(runner.HomeAt, path.Base(v.file)), true, s.putShared
+	}
 	if err != nil {
 		return skippedComplete(err), nil
 	}
 	if !w.jedi {
-		s.putHome(h, w)
+		put(w)
 		return unavailable(), nil
 	}
-	req := map[string]any{"op": kindComplete, "source": source, "path": v.file, "line": line, "column": column}
-	raw, err := s.call(ctx, w, req, s.opts.CompleteTimeout, func(w *worker) { s.putHome(h, w) })
+	req := map[string]any{"op": kindComplete, "source": source, "path": file, "line": line, "column": column}
+	raw, err := s.call(ctx, w, req, s.opts.CompleteTimeout, put)
 	if err != nil {
 		return skippedComplete(err), nil
 	}
@@ -353,7 +383,10 @@ func (s *Service) Complete(ctx context.Context, a workspace.Actor, p, source str
 	case ans.Failed != "":
 		s.log.Debug("assist: a completion failed in jedi", "err", ans.Failed)
 	}
-	r := CompleteResult{Available: true, Completions: ans.Completions, Signatures: ans.Signatures, Incomplete: ans.Incomplete}
+	r := CompleteResult{Available: true, Completions: ans.Completions, Signatures: ans.Signatures, Incomplete: ans.Incomplete, Limited: limited}
+	if limited {
+		r.Message = "Every completion helper that reads your files is in use, so names from your other files are not offered just now."
+	}
 	if r.Completions == nil {
 		r.Completions = []Completion{}
 	}
@@ -531,9 +564,39 @@ func (s *Service) putChecker(w *worker) {
 	}()
 }
 
+// takeShared waits for a free shared completer, starting one in an empty
+// slot.
+func (s *Service) takeShared(ctx context.Context) (*worker, error) {
+	t := time.NewTimer(s.opts.WaitTimeout)
+	defer t.Stop()
+	select {
+	case w := <-s.shared:
+		if w.usable() {
+			return w, nil
+		}
+		w.kill()
+		nw, err := s.spawn(kindComplete, s.sharedView(), true)
+		if err != nil {
+			s.shared <- nil
+			return nil, err
+		}
+		return nw, nil
+	case <-ctx.Done():
+		return nil, errCancelled
+	case <-t.C:
+		return nil, errBusy
+	case <-s.quit:
+		return nil, errClosed
+	}
+}
+
+// putShared gives a shared completer back (one that ended is started again
+// by the next request that needs it).
+func (s *Service) putShared(w *worker) { s.shared <- w }
+
 // takeHome takes the lane of v's home, making room for it if needed (the
 // least recently used completer unused for MinResidency ends; when there
-// is none, errBusy at once), waits for the lane (WaitTimeout), and makes
+// is none, errNoRoom at once), waits for the lane (WaitTimeout), and makes
 // sure its worker runs and sees the course folders there are now. With
 // prepare it only starts a worker where there is room, without waiting.
 func (s *Service) takeHome(ctx context.Context, v view, prepare bool) (*home, *worker, error) {
@@ -563,7 +626,7 @@ func (s *Service) takeHome(ctx context.Context, v view, prepare bool) (*home, *w
 	}
 	if h == nil {
 		s.mu.Unlock()
-		return nil, nil, errBusy
+		return nil, nil, errNoRoom
 	}
 	h.users++
 	s.mu.Unlock()

@@ -510,3 +510,51 @@ func TestAssistCompleterKeptWhileInUse(t *testing.T) {
 		t.Fatalf("alice: %v", names(res))
 	}
 }
+
+// With every home's completer taken, a shared completer answers at once:
+// the standard library and the file's own names, none of any home's files
+// (its answer says it is limited).
+func TestAssistSharedCompleterWhenAllAreTaken(t *testing.T) {
+	r := newRig(t, Options{Checkers: 1, Completers: 1, Shared: 1, MinResidency: time.Minute})
+	r.needJedi(t)
+	r.write(t, bob, "Local/bob/bobmod.py", "def b_fn():\n    pass\n")
+	r.write(t, alice, "Local/alice/alicemod.py", "def a_fn():\n    pass\n")
+	if res := r.complete(t, alice, "Local/alice/main.py", "from alicemod import "); res.Limited || !slices.Contains(names(res), "a_fn") {
+		t.Fatalf("alice, on her home's completer: %+v", res)
+	}
+	res := r.complete(t, bob, "Local/bob/main.py", "import math\nmath.sq")
+	if !res.Limited || !slices.Contains(names(res), "sqrt") || !strings.Contains(res.Message, "other files") {
+		t.Fatalf("bob while alice holds the only home completer: %+v", res)
+	}
+	if res := r.complete(t, bob, "Local/bob/main.py", "def mine():\n    pass\nmi"); !slices.Contains(names(res), "mine") {
+		t.Fatalf("the file's own names: %v", names(res))
+	}
+	if res := r.complete(t, bob, "Local/bob/main.py", "print("); len(res.Signatures) == 0 || res.Signatures[0].Name != "print" {
+		t.Fatalf("print( signatures: %+v", res.Signatures)
+	}
+	// It reads no home: neither bob's own modules nor anybody's files.
+	if res := r.complete(t, bob, "Local/bob/main.py", "from bobmod import "); slices.Contains(names(res), "b_fn") {
+		t.Fatalf("the shared completer read bob's home: %v", names(res))
+	}
+	for _, at := range []string{"/home/student/", r.ws.HomePath("alice") + "/", r.ws.HomePath("bob") + "/"} {
+		res := r.complete(t, bob, "Local/bob/main.py", "open('"+at)
+		for _, n := range names(res) {
+			if strings.Contains(n, "mod.py") {
+				t.Fatalf("open('%s lists %v", at, names(res))
+			}
+		}
+	}
+	// What one student sent is not in another's answer (the same file name,
+	// one worker).
+	r.complete(t, bob, "Local/bob/main.py", "def bob_private_fn():\n    pass\nbob_pr")
+	if res := r.complete(t, teacher, "Local/teacher/main.py", "x = 1\nbob_pr"); !res.Limited || len(res.Completions) != 0 {
+		t.Fatalf("the teacher's file after bob's, on the shared completer: %+v", res)
+	}
+	// Alice keeps her own completer, and her modules.
+	if res := r.complete(t, alice, "Local/alice/main.py", "import alicemod\nalicemod."); res.Limited || !slices.Contains(names(res), "a_fn") {
+		t.Fatalf("alice after bob: %+v", res)
+	}
+	if st := r.s.Stats(); st.Completers != 2 {
+		t.Fatalf("completers alive: %d, want alice's and the shared one", st.Completers)
+	}
+}

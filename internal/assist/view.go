@@ -98,6 +98,13 @@ func (s *Service) checkerMounts() ([]sandbox.Mount, string) {
 	return []sandbox.Mount{{Host: s.opts.DriverDir, At: at}}, at
 }
 
+// sharedView is what a shared completer (and the probe) sees: the driver,
+// as a checker does; no home, no course folder.
+func (s *Service) sharedView() view {
+	mounts, at := s.checkerMounts()
+	return view{key: "shared", root: at, mounts: mounts}
+}
+
 // driverAt is where every worker finds the assistant's script.
 func (s *Service) driverAt() string {
 	_, at := s.checkerMounts()

@@ -54,6 +54,7 @@ var (
 	errDied      = errors.New("assist: the worker ended")
 	errCancelled = errors.New("assist: cancelled")
 	errBusy      = errors.New("assist: every worker is busy")
+	errNoRoom    = fmt.Errorf("%w: no room for another home's completer", errBusy)
 	errClosed    = errors.New("assist: closed")
 )
 

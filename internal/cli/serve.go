@@ -78,7 +78,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 	// The editor's checks and completions: confined workers of their own,
 	// beside the programs (ended before the sandbox's cgroups are removed).
 	driverDir, _ := filepath.Abs(filepath.Join(c.DataDir, "runtime", "driver")) // installed by startRunner
-	helper := assist.New(ctx, sb, ws, assist.Options{DriverDir: driverDir, Checkers: c.AssistWorkers, Completers: c.AssistCompleters}, log)
+	helper := assist.New(ctx, sb, ws, assist.Options{DriverDir: driverDir, Checkers: c.AssistWorkers, Completers: c.AssistCompleters, Shared: c.AssistShared}, log)
 	defer helper.Close()
 	// On ECS, a task that runs programs is kept from scale-in.
 	if p := scalein.New(scalein.Options{AgentURI: env.Getenv(scalein.AgentEnv),

@@ -81,6 +81,7 @@ type Config struct {
 	WarmInterpreters int
 	AssistWorkers    int // the editor's syntax checkers (internal/assist)
 	AssistCompleters int // the editor's completion workers, one per home, at most; 0: no completions
+	AssistShared     int // completion workers that see no home, for requests no home's worker has room for
 
 	// WebSocket
 	WSMaxMessageBytes int64
@@ -145,6 +146,7 @@ func Defaults() *Config {
 		WarmInterpreters: 38,
 		AssistWorkers:    2,
 		AssistCompleters: 8,
+		AssistShared:     2,
 
 		WSMaxMessageBytes: 256 << 10,
 		WSMessagesPerMin:  1200,
@@ -312,6 +314,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AssistCompleters < 0 || c.AssistCompleters > 1000 {
 		bad("--assist-completers must be between 0 (off) and 1000")
+	}
+	if c.AssistShared < 0 || c.AssistShared > 64 {
+		bad("--assist-shared-completers must be between 0 and 64")
 	}
 	if c.StudentsCPUMax < 0 || c.StudentsCPUMax > 0 && c.StudentsCPUMax < 0.01 || math.IsNaN(c.StudentsCPUMax) || math.IsInf(c.StudentsCPUMax, 0) {
 		bad("--students-cpu-max must be 0 (no cap) or a number of cores of at least 0.01, such as 1.8")

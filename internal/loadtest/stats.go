@@ -27,9 +27,12 @@ const (
 	// OpCompleteSkipped is a completion the server skipped (every
 	// completer busy): answered at once, but without names.
 	OpCompleteSkipped Op = "complete_skipped"
+	// OpCompleteLimited is a completion a shared completer answered
+	// (every home's completer in use): names, but none of the home's.
+	OpCompleteLimited Op = "complete_limited"
 )
 
-var ops = []Op{OpLogin, OpList, OpOpen, OpSave, OpFirstOutput, OpInput, OpREPL, OpStop, OpReconnect, OpCheck, OpComplete, OpCompleteSkipped}
+var ops = []Op{OpLogin, OpList, OpOpen, OpSave, OpFirstOutput, OpInput, OpREPL, OpStop, OpReconnect, OpCheck, OpComplete, OpCompleteLimited, OpCompleteSkipped}
 
 // maxSamples bounds what one operation keeps: beyond it the samples are a
 // uniform reservoir, so a long run's memory stays flat; count, mean and max

@@ -68,6 +68,7 @@ func (s *student) typing(ctx context.Context) *opError {
 	var comp struct {
 		Available   bool `json:"available"`
 		Skipped     bool `json:"skipped"`
+		Limited     bool `json:"limited"`
 		Completions []struct {
 			Name string `json:"name"`
 		} `json:"completions"`
@@ -86,7 +87,11 @@ func (s *student) typing(ctx context.Context) *opError {
 	if !comp.Available {
 		return nil
 	}
-	s.lt.lat.add(OpComplete, took)
+	if comp.Limited {
+		s.lt.lat.add(OpCompleteLimited, took)
+	} else {
+		s.lt.lat.add(OpComplete, took)
+	}
 	for _, c := range comp.Completions {
 		if c.Name == "sqrt" {
 			return nil
