@@ -522,17 +522,24 @@ func (s *Service) call(ctx context.Context, w *worker, req map[string]any, timeo
 
 // takeChecker waits for a free checker, starting one in an empty slot.
 func (s *Service) takeChecker(ctx context.Context) (*worker, error) {
+	return s.take(ctx, s.checkers, func() (*worker, error) { return s.spawn(kindCheck, view{}, false) })
+}
+
+// take waits for a free worker of pool (a channel of tokens: a worker, or
+// nil for an empty slot), starting one with start where the slot is empty
+// or its worker ended.
+func (s *Service) take(ctx context.Context, pool chan *worker, start func() (*worker, error)) (*worker, error) {
 	t := time.NewTimer(s.opts.WaitTimeout)
 	defer t.Stop()
 	select {
-	case w := <-s.checkers:
+	case w := <-pool:
 		if w.usable() {
 			return w, nil
 		}
 		w.kill()
-		nw, err := s.spawn(kindCheck, view{}, false)
+		nw, err := start()
 		if err != nil {
-			s.checkers <- nil
+			pool <- nil
 			return nil, err
 		}
 		return nw, nil
@@ -567,27 +574,7 @@ func (s *Service) putChecker(w *worker) {
 // takeShared waits for a free shared completer, starting one in an empty
 // slot.
 func (s *Service) takeShared(ctx context.Context) (*worker, error) {
-	t := time.NewTimer(s.opts.WaitTimeout)
-	defer t.Stop()
-	select {
-	case w := <-s.shared:
-		if w.usable() {
-			return w, nil
-		}
-		w.kill()
-		nw, err := s.spawn(kindComplete, s.sharedView(), true)
-		if err != nil {
-			s.shared <- nil
-			return nil, err
-		}
-		return nw, nil
-	case <-ctx.Done():
-		return nil, errCancelled
-	case <-t.C:
-		return nil, errBusy
-	case <-s.quit:
-		return nil, errClosed
-	}
+	return s.take(ctx, s.shared, func() (*worker, error) { return s.spawn(kindComplete, s.sharedView(), true) })
 }
 
 // putShared gives a shared completer back (one that ended is started again
