@@ -47,7 +47,7 @@ type ExamEvent struct {
 }
 
 // ExamEventKinds are the kinds of ExamEvent.
-var ExamEventKinds = []string{"login", "save", "run", "repl", "submit", "denied"}
+var ExamEventKinds = []string{"login", "save", "mkdir", "move", "copy", "delete", "run", "repl", "submit", "denied"}
 
 // ExamActivity is the last event of one kind by one student of an exam.
 type ExamActivity struct {

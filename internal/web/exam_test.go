@@ -237,6 +237,12 @@ except OSError as e:
 			t.Fatalf("a run after a reconnect: %q", out)
 		}
 
+		// Folders, moves and deletes inside work, and are logged.
+		wantStatus(t, "mkdir", alice.do("POST", "/api/files/mkdir", map[string]any{"path": "Local/alice/final/scratch"}, nil), 201)
+		wantStatus(t, "save in it", alice.put("Local/alice/final/scratch/tmp.py", "x = 1\n"), 200)
+		wantStatus(t, "move", alice.do("POST", "/api/files/move", map[string]any{"from": "Local/alice/final/scratch/tmp.py", "to": "Local/alice/final/scratch/tmp2.py"}, nil), 200)
+		wantStatus(t, "delete", alice.do("DELETE", "/api/files?path="+qp("Local/alice/final/scratch"), nil, nil), 204)
+
 		// The log and the live view.
 		login := r.login("alice") // a login during the exam is logged, and the older session ends
 		waitUntil(t, "the older session to end", func() bool { return alice.do("GET", "/api/me", nil, nil).status == 401 })
@@ -253,7 +259,8 @@ except OSError as e:
 				t.Fatalf("an event of someone else: %+v", e)
 			}
 		}
-		if kinds["save"] < 3 || kinds["run"] != 2 || kinds["repl"] != 1 || kinds["login"] != 1 || kinds["denied"] < 9*13 {
+		if kinds["save"] < 3 || kinds["run"] != 2 || kinds["repl"] != 1 || kinds["login"] != 1 || kinds["denied"] < 9*13 ||
+			kinds["copy"] != 1 || kinds["mkdir"] != 1 || kinds["move"] != 1 || kinds["delete"] != 1 {
 			t.Fatalf("the log: %v", kinds)
 		}
 		var page struct{ Events []exam.Event }

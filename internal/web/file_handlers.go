@@ -128,6 +128,7 @@ func (s *Server) mkdir(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		s.writeError(w, r, err)
 		return
 	}
+	s.note(r.Context(), p.Username, "mkdir", req.Path)
 	writeJSON(w, http.StatusCreated, req)
 }
 
@@ -141,6 +142,7 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		s.writeError(w, r, err)
 		return
 	}
+	s.note(r.Context(), p.Username, "move", req.From+" → "+req.To)
 	writeJSON(w, http.StatusOK, req)
 }
 
@@ -154,14 +156,17 @@ func (s *Server) copy(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		s.writeError(w, r, err)
 		return
 	}
+	s.note(r.Context(), p.Username, "copy", req.From+" → "+req.To)
 	writeJSON(w, http.StatusCreated, req)
 }
 
 func (s *Server) deleteFile(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	if err := s.ws.Delete(actor(p), r.URL.Query().Get("path")); err != nil {
+	path := r.URL.Query().Get("path")
+	if err := s.ws.Delete(actor(p), path); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.note(r.Context(), p.Username, "delete", path)
 	w.WriteHeader(http.StatusNoContent)
 }
 
