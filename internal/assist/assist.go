@@ -344,9 +344,8 @@ func (s *Service) Complete(ctx context.Context, a workspace.Actor, p, source str
 	put := func(w *worker) { s.putHome(h, w) }
 	if errors.Is(err, errNoRoom) && cap(s.shared) > 0 {
 		// Every home's completer is in use: one that sees no home answers
-		// with what the source itself and the system's modules hold. The
-		// file's name keeps a module's own relative imports pointing at a
-		// folder that is not there.
+		// with what the source itself and the system's modules hold, the
+		// file named as if in an empty home.
 		w, err = s.takeShared(ctx)
 		file, limited, put = path.Join(runner.HomeAt, path.Base(v.file)), true, s.putShared
 	}
