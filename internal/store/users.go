@@ -99,6 +99,18 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	return users, nil
 }
 
+// ProfessorHasLoggedIn reports whether any professor has ever logged in
+// (the login page's first-run hint: GET /api/setup, asked by anyone).
+func (s *Store) ProfessorHasLoggedIn(ctx context.Context) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE role = $1 AND last_login_at IS NOT NULL LIMIT 1) AS p`, string(RoleProfessor)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: professor logged in: %w", err)
+	}
+	return n > 0, nil
+}
+
 // SetPassword replaces the password hash; ErrNotFound if no such user.
 func (s *Store) SetPassword(ctx context.Context, username, hash string) error {
 	return s.execOne(ctx, fmt.Sprintf("set password of %q", username),

@@ -202,3 +202,34 @@ func TestTimeRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+func TestProfessorHasLoggedIn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := ctxT(t)
+		has := func(want bool, when string) {
+			t.Helper()
+			got, err := s.ProfessorHasLoggedIn(ctx)
+			if err != nil || got != want {
+				t.Fatalf("%s: ProfessorHasLoggedIn = %v, %v; want %v", when, got, err, want)
+			}
+		}
+		has(false, "no users")
+		for _, u := range []store.User{
+			{Username: "admin", PasswordHash: "h", Role: store.RoleProfessor, Active: true, CreatedAt: odd},
+			{Username: "ada", PasswordHash: "h", Role: store.RoleStudent, Active: true, CreatedAt: odd},
+		} {
+			if err := s.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		has(false, "a professor who never logged in")
+		if err := s.SetLastLogin(ctx, "ada", odd); err != nil {
+			t.Fatal(err)
+		}
+		has(false, "only a student logged in")
+		if err := s.SetLastLogin(ctx, "admin", odd); err != nil {
+			t.Fatal(err)
+		}
+		has(true, "the professor logged in")
+	})
+}

@@ -122,20 +122,13 @@ func (s *Server) setUIState(w http.ResponseWriter, r *http.Request, p auth.Princ
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	first := false
 	if !s.setUpDone.Load() {
-		users, err := s.store.ListUsers(r.Context())
+		done, err := s.store.ProfessorHasLoggedIn(r.Context())
 		if err != nil {
 			s.writeError(w, r, apierror.Wrap(err, apierror.Unavailable, "The server cannot answer right now."))
 			return
 		}
-		first = true
-		for _, u := range users {
-			if u.Role == store.RoleProfessor && !u.LastLoginAt.IsZero() {
-				first = false
-			}
-		}
-		if !first {
-			s.setUpDone.Store(true)
-		}
+		first = !done
+		s.setUpDone.Store(done)
 	}
 	v := map[string]any{"first_run": first}
 	if first {
