@@ -88,15 +88,18 @@ func Run(ctx context.Context, cfg Config, prov Provisioner, progress io.Writer) 
 	rep.Baseline = baseline(cfg)
 
 	lt := &test{cfg: cfg, lat: newRecorder(cfg.Seed), errs: newTally()}
+	// Finding the server's process reads /proc, which can take a while on
+	// a busy machine: before the class's time starts, not out of it.
+	mon, monErr := lt.watch(cfg)
 	began := time.Now()
 	end := began.Add(cfg.Ramp + cfg.Duration)
 	hard, cancel := context.WithDeadline(ctx, end.Add(cfg.OpTimeout+10*time.Second))
 	defer cancel()
 
-	mon, monErr := lt.watch(cfg, began, end)
 	monCtx, stopMon := context.WithCancel(hard)
 	var monDone sync.WaitGroup
 	if mon != nil {
+		mon.began = began
 		monDone.Go(func() { mon.run(monCtx) })
 	}
 
@@ -136,7 +139,7 @@ func Run(ctx context.Context, cfg Config, prov Provisioner, progress io.Writer) 
 }
 
 // watch finds the server process to sample.
-func (lt *test) watch(cfg Config, began, end time.Time) (*monitor, error) {
+func (lt *test) watch(cfg Config) (*monitor, error) {
 	pid := cfg.ServerPID
 	if pid == 0 {
 		u, _ := url.Parse(cfg.URL) // checked by Validate
@@ -155,8 +158,8 @@ func (lt *test) watch(cfg Config, began, end time.Time) (*monitor, error) {
 	if _, err := readProc(pid); err != nil {
 		return nil, fmt.Errorf("cannot read process %d: %w", pid, err)
 	}
-	keep := int(end.Sub(began)/cfg.SampleEvery) + int(cfg.OpTimeout/cfg.SampleEvery) + 100
-	return &monitor{pid: pid, every: cfg.SampleEvery, began: began, maxKeep: keep,
+	keep := int((cfg.Ramp+cfg.Duration)/cfg.SampleEvery) + int(cfg.OpTimeout/cfg.SampleEvery) + 100
+	return &monitor{pid: pid, every: cfg.SampleEvery, maxKeep: keep,
 		active: func() int { return int(lt.active.Load()) }}, nil
 }
 
