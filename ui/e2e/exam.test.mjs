@@ -56,6 +56,15 @@ test("an exam shows only its folder, refuses the rest, is followed live, and is 
         return row && row.children[1].textContent.includes("yes") && row.children[3].textContent !== "–" && row.children[4].textContent !== "–";
       }, null, { timeout: WAIT });
       await teacher.getByRole("list", { name: "Exam log" }).getByText(/lena save/).first().waitFor();
+      // The editor does not ask for the checks and completions the exam closes:
+      // the refusals in the log are the four the test made, none of the IDE's own.
+      await page.locator(".editor-pane:not([hidden]) .cm-content").click();
+      await page.keyboard.press("Control+End");
+      await page.keyboard.type("x = (");
+      await page.waitForTimeout(800); // past the editor's 300 ms pause before a check
+      const log = JSON.parse((await api(teacher, "GET", "/api/admin/exams/quiz1/events")).text).events;
+      const denied = log.filter((e) => e.kind === "denied").map((e) => e.detail);
+      assert.equal(denied.length, 4, `refusals logged: ${JSON.stringify(denied)}`);
       await shot(teacher, "exam-live");
 
       // The end: handed in, then read-only.

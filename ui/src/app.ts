@@ -15,6 +15,7 @@ import { applySettings, loadSettings, type Theme } from "./settings";
 import { open as openDialog } from "./dialog";
 import { keepState, loadState } from "./state";
 import { currentExam, examBanner, inExam } from "./exam";
+import { assistOff } from "./assist";
 
 export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void {
   clear(root);
@@ -226,6 +227,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
     if (exam) {
       // During an exam only its folder (and the course notes, if open) exist.
       tree.exam = { folder: exam.folder, title: exam.title, courses: exam.courses ?? [] };
+      assistOff(); // closed during the exam: the editor does not ask
       viewSwitch.hidden = true;
       header.insertBefore(examBanner(exam, () => editors.saveAll()), connEl);
       if (saved) {

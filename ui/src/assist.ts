@@ -25,7 +25,16 @@ interface CompleteAnswer {
 
 const inflight: Record<string, AbortController | undefined> = {};
 
+// During an exam the server closes both routes to the student: asking
+// anyway would put a refusal in the teacher's log at every pause in typing.
+let off = false;
+/** assistOff stops the editor asking the server (for the rest of the page). */
+export function assistOff(): void {
+  off = true;
+}
+
 async function post<T>(kind: "check" | "complete", body: unknown): Promise<T | null> {
+  if (off) return null;
   inflight[kind]?.abort();
   const ctl = new AbortController();
   inflight[kind] = ctl;
