@@ -35,6 +35,9 @@ test("an exam shows only its folder, refuses the rest, is followed live, and is 
       const roots = await page.locator(".tree > li > .row .name").allInnerTexts();
       assert.deepEqual(roots, ["Exam: Quiz 1"], "only the exam folder is in the tree");
       assert.equal(await page.locator("#view-assignments").isVisible(), false, "no other views during the exam");
+      // History and the trash are closed during the exam: not offered.
+      assert.equal(await page.getByRole("button", { name: "History" }).isVisible(), false, "no History during the exam");
+      assert.equal(await page.getByRole("button", { name: /Deleted files/ }).isVisible(), false, "no Trash during the exam");
       // The file API refuses the rest.
       for (const path of ["/api/files/content?path=Local/lena/private.py", "/api/files?path=Local/lena", "/api/files/content?path=Lecture%20Notes/week1.py", "/api/files?path="]) {
         const r = await api(page, "GET", path);

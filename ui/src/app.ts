@@ -228,6 +228,7 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
       // During an exam only its folder (and the course notes, if open) exist.
       tree.exam = { folder: exam.folder, title: exam.title, courses: exam.courses ?? [] };
       assistOff(); // closed during the exam: the editor does not ask
+      editors.historyBtn.hidden = true; // closed too: it would bring back what came before
       viewSwitch.hidden = true;
       header.insertBefore(examBanner(exam, () => editors.saveAll()), connEl);
       if (saved) {

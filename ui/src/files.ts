@@ -81,6 +81,7 @@ export class FileTree {
       this.roots = [dir(`Exam: ${x.title}`, x.folder, true), ...x.courses.map((c) => dir(c, c, false))];
       this.expanded.delete(this.me.home); // closed during the exam: not even listed
       this.expanded.add(x.folder);
+      this.buttons.trash.hidden = true; // as history is: it would bring back what came before
       return this.render();
     }
     let top: Entry[] = [];
@@ -401,7 +402,9 @@ export class FileTree {
     }
     // Homes have a trash; course folders do not.
     const trashed = e.path.startsWith("Local/");
-    const ok = trashed
+    const ok = this.exam
+      ? await confirmDialog("Delete?", `This deletes ${what}. It cannot be brought back during the exam.`, "Delete", true)
+      : trashed
       ? await confirmDialog("Delete?", `This moves ${what} to the trash, where it stays for 14 days (Trash, above the files).`, "Delete", true)
       : await confirmDialog("Delete for good?", `This deletes ${what}. It cannot be undone.`, "Delete", true);
     if (!ok) return;
