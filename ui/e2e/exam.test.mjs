@@ -4,7 +4,7 @@
 // ending it hands the folder in and leaves it read-only.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WAIT, session, newPage, login, newFile, typeCode, saved, out, shot, run, waitOut, api } from "./helpers.mjs";
+import { WAIT, BASE, session, newPage, login, newFile, typeCode, saved, out, shot, run, waitOut, api } from "./helpers.mjs";
 
 test("an exam shows only its folder, refuses the rest, is followed live, and is handed in at the end", () =>
   session("exam", async (ctx) => {
@@ -30,6 +30,9 @@ test("an exam shows only its folder, refuses the rest, is followed live, and is 
 
     await session("exam-student", async (c1) => {
       const page = await newPage(c1);
+      // Unsaved text of a file from before the exam, left in this browser.
+      await page.goto(BASE + "/");
+      await page.evaluate(() => localStorage.setItem("pythonide.draft:lena:Local/lena/private.py", JSON.stringify({ text: "secret = 'changed'\n", etag: null, at: Date.now() })));
       await login(page, "lena");
       await page.locator(".exam-banner", { hasText: "Exam: Quiz 1" }).waitFor();
       const roots = await page.locator(".tree > li > .row .name").allInnerTexts();
@@ -52,6 +55,7 @@ test("an exam shows only its folder, refuses the rest, is followed live, and is 
       await waitOut(page, "['answer.py']");
       await waitOut(page, "False False");
       await shot(page, "exam-student");
+      assert.equal(await page.locator(".drafts").count(), 0, "a draft of a file outside the exam folder is not offered");
 
       // The teacher's live view follows.
       await teacher.waitForFunction(() => {

@@ -244,7 +244,9 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
       await tree.restoreOpen(saved.tree);
       await editors.restore(saved.tabs, saved.active);
     }
-    offerDrafts(me, editors); // after the restore, which reopened (and restored) some already
+    // After the restore, which reopened (and restored) some already; during
+    // an exam only those of its folder (the rest cannot be opened now).
+    offerDrafts(me, editors, exam ? (p) => inExam(exam, p) : () => true);
     stopKeeping = keepState(() => ({
       v: 1, tabs: editors.snapshot(), active: editors.activePath(), tree: tree.openFolders(),
       consoles: consoles.snapshot(), console: consoles.activeId(),
@@ -254,9 +256,10 @@ export function startApp(root: HTMLElement, me: Me, onLogout: () => void): void 
   (window as unknown as { pythonide: object }).pythonide = { dropConnection: () => sock.dropForTest() };
 }
 
-/** offerDrafts lists unsaved text left in this browser by an earlier visit. */
-function offerDrafts(me: Me, editors: Editors): void {
-  const drafts = listDrafts(me.username).filter((d) => !editors.isOpen(d.path));
+/** offerDrafts lists unsaved text left in this browser by an earlier visit,
+ * of the files open says can be opened now. */
+function offerDrafts(me: Me, editors: Editors, open: (path: string) => boolean): void {
+  const drafts = listDrafts(me.username).filter((d) => open(d.path) && !editors.isOpen(d.path));
   if (drafts.length === 0) return;
   const box = h("div", { class: "drafts", role: "region", "aria-label": "Unsaved work" },
     h("p", {}, h("strong", {}, "Unsaved work from before was kept in this browser."), " Open a file to get it back:"));
