@@ -96,6 +96,10 @@ func TestValidationNamesTheProblem(t *testing.T) {
 		{[]string{"--quota-bytes", "0"}, "--quota-bytes"},
 		{[]string{"--session-ttl", "-1s"}, "--session-ttl"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--assist-workers", "0"}, "--assist-workers"},
+		{[]string{"--assist-completers", "-1"}, "--assist-completers"},
+		{[]string{"--assist-shared-completers", "-1"}, "--assist-shared-completers"},
+		{[]string{"--assist-shared-completers", "65"}, "--assist-shared-completers"},
 	}
 	for _, tc := range cases {
 		_, _, err := load(t, tc.args, nil)
