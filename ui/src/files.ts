@@ -402,11 +402,12 @@ export class FileTree {
     }
     // Homes have a trash; course folders do not.
     const trashed = e.path.startsWith("Local/");
-    const ok = this.exam
-      ? await confirmDialog("Delete?", `This deletes ${what}. It cannot be brought back during the exam.`, "Delete", true)
+    const [title, text] = this.exam
+      ? ["Delete?", `This deletes ${what}. It cannot be brought back during the exam.`]
       : trashed
-      ? await confirmDialog("Delete?", `This moves ${what} to the trash, where it stays for 14 days (Trash, above the files).`, "Delete", true)
-      : await confirmDialog("Delete for good?", `This deletes ${what}. It cannot be undone.`, "Delete", true);
+        ? ["Delete?", `This moves ${what} to the trash, where it stays for 14 days (Trash, above the files).`]
+        : ["Delete for good?", `This deletes ${what}. It cannot be undone.`];
+    const ok = await confirmDialog(title, text, "Delete", true);
     if (!ok) return;
     if (await this.refreshAfter(api.remove(e.path), `Deleted ${e.name}.`)) {
       this.ev.removed(e.path);
