@@ -372,6 +372,7 @@ func TestFaultSIGTERMDuringRuns(t *testing.T) {
 		t.Errorf("programs outlive the server: %v", alive(procs))
 	}
 	// It starts again on the same data, and the students carry on.
+	addr = freeAddr(t) // the old port was free for anyone to take since
 	startServer(t, data, addr)
 	alice = login(t, addr, "alice", "alice-pw-1")
 	save(t, alice, addr, "Local/alice/again.py", "print('again')\n")

@@ -77,6 +77,7 @@ func TestFirstRun(t *testing.T) {
 	srv.Process.Kill()
 	srv.Wait()
 	os.Truncate(logPath, 0)
+	addr = freeAddr(t) // the old port was free for anyone to take since
 	startServer(t, data, addr)
 	login(t, addr, user, pw)
 	out, _ = os.ReadFile(logPath)

@@ -70,16 +70,30 @@ func startServer(t testing.TB, data, addr string, extra ...string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	probe := &http.Client{Timeout: time.Second} // whoever else holds the port may never answer
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		if res, err := probe.Get("http://" + addr + "/healthz"); err == nil {
 			res.Body.Close()
 			return cmd
 		}
+		if _, state := stat(cmd.Process.Pid); state == "Z" || state == "" {
+			t.Fatalf("server exited before it answered on %s; the end of %s:\n%s", addr, log.Name(), tail(log.Name(), 20))
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("server did not start; see %s", log.Name())
+	t.Fatalf("server did not answer on %s within 30 s; the end of %s:\n%s", addr, log.Name(), tail(log.Name(), 20))
 	return nil
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func login(t testing.TB, addr, user, pw string) *http.Client {
@@ -196,6 +210,7 @@ func TestCrashDuringSavesLosesNothing(t *testing.T) {
 	}
 
 	// Restart on the same data; every file is one whole version.
+	addr = freeAddr(t) // the old port was free for anyone to take since
 	startServer(t, data, addr)
 	c = login(t, addr, "alice", "alice-pw-1")
 	for i := 0; i < files; i++ {

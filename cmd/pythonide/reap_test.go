@@ -110,6 +110,9 @@ func TestKilledServerLeavesNoProgramBehind(t *testing.T) {
 	t.Cleanup(func() { lookalike.Process.Kill(); lookalike.Wait() })
 	lookalikeProc := []hostProc{{lookalike.Process.Pid, mustStart(t, lookalike.Process.Pid)}}
 
+	// A fresh address: the killed server's port was free for anyone on the
+	// machine to take since (CI runs other suites beside this one).
+	addr = freeAddr(t)
 	srv2 := startServer(t, data, addr)
 	stopped := false
 	stop := func() { // a clean stop removes this instance's cgroup subtree
