@@ -24,7 +24,8 @@ import (
 
 // Stopper stops a process the registry holds, by registry id.
 type Stopper interface {
-	StopID(id string, reason registry.Reason, message string) bool
+	// ref is the reference message gives, for a failure on the server's side.
+	StopID(id string, reason registry.Reason, message, ref string) bool
 }
 
 // Service sweeps the registry.
@@ -47,7 +48,7 @@ func New(reg *registry.Registry, stop Stopper, every time.Duration, log *slog.Lo
 func (s *Service) Sweep() []Decision {
 	ds := Decide(s.reg.View())
 	for _, d := range ds {
-		if s.stop.StopID(d.ID, d.Reason, d.Message) {
+		if s.stop.StopID(d.ID, d.Reason, d.Message, d.Ref) {
 			if d.Ref != "" {
 				// The student was given d.Ref: the teacher finds it here.
 				s.log.Error("a program's start timed out on the server; cleanup stopped it", "id", d.ID, "reason", d.Reason, "ref", d.Ref, "retry", true,

@@ -25,16 +25,20 @@ func (c *clock) add(d time.Duration) {
 type stopper struct {
 	mu      sync.Mutex
 	stopped map[string]registry.Reason
+	refs    map[string]string // the references given with stops, by id
 	panics  bool
 }
 
-func (s *stopper) StopID(id string, reason registry.Reason, _ string) bool {
+func (s *stopper) StopID(id string, reason registry.Reason, _, ref string) bool {
 	if s.panics {
 		panic("stopper broke")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopped[id] = reason
+	if ref != "" && s.refs != nil {
+		s.refs[id] = ref
+	}
 	return true
 }
 
@@ -52,7 +56,7 @@ func newRegistry(t *testing.T) (*registry.Registry, *clock) {
 func TestSweepStopsOnlyWhatTheRegistryDecides(t *testing.T) {
 	reg, c := newRegistry(t)
 	reg.Connected("alice")
-	for _, id := range []string{"idle", "busy"} {
+	for _, id := range []string{"idle", "busy", "stuck"} {
 		if _, err := reg.Admit(registry.Request{ID: id, Owner: "alice", Kind: registry.KindREPL}); err != nil {
 			t.Fatal(err)
 		}
@@ -61,14 +65,18 @@ func TestSweepStopsOnlyWhatTheRegistryDecides(t *testing.T) {
 	reg.Started("busy", 1002, 1)
 	c.add(50 * time.Second)
 	reg.Activity("busy")
-	c.add(20 * time.Second) // idle: 70 s without activity; busy: 20 s
-	st := &stopper{stopped: map[string]registry.Reason{}}
+	c.add(20 * time.Second) // idle: 70 s without activity; busy: 20 s; stuck: 70 s starting
+	st := &stopper{stopped: map[string]registry.Reason{}, refs: map[string]string{}}
 	svc := New(reg, st, time.Second, quiet)
 	var swept []Decision
 	svc.Swept = func(ds []Decision) { swept = ds }
 	ds := svc.Sweep()
-	if len(ds) != 1 || ds[0].ID != "idle" || st.stopped["idle"] != registry.ReasonIdle || len(st.stopped) != 1 || len(swept) != 1 {
+	if len(ds) != 2 || st.stopped["idle"] != registry.ReasonIdle || st.stopped["stuck"] != registry.ReasonError || len(st.stopped) != 2 || len(swept) != 2 {
 		t.Fatalf("decisions %+v, stopped %v", ds, st.stopped)
+	}
+	// The start that timed out is stopped with the reference its message gives.
+	if ref := registry.RefFor("stuck"); st.refs["stuck"] != ref || len(st.refs) != 1 {
+		t.Fatalf("references given %v, want stuck's %s only", st.refs, ref)
 	}
 }
 

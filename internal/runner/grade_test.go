@@ -280,7 +280,7 @@ func TestRunTestsStoppedByID(t *testing.T) {
 		done <- ended{rep, err}
 	}()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if p, ok := r.reg.Get("grade-stopped"); ok && p.PID != 0 && r.StopID("grade-stopped", registry.ReasonAdmin, "") {
+		if p, ok := r.reg.Get("grade-stopped"); ok && p.PID != 0 && r.StopID("grade-stopped", registry.ReasonAdmin, "", "") {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -44,6 +44,7 @@ type proc struct {
 	sp      *sandbox.Process
 	reason  registry.Reason // set when the server decides to end it
 	message string
+	ref     string // with reason: the reference the message gives for a failure on the server's side
 
 	// The program's own channel says when it waits (input() or the REPL
 	// prompt), and the program can write to that channel itself (fd 3 is
@@ -69,10 +70,15 @@ func newProc(r *Runner, id string, u User, clientID, path string, kind registry.
 
 // stop ends the process for reason (the first reason given wins). Safe to
 // call at any time, any number of times, before or after the spawn.
-func (p *proc) stop(reason registry.Reason, message string) {
+func (p *proc) stop(reason registry.Reason, message string) { p.stopFor(reason, message, "") }
+
+// stopFor is stop for a failure on the server's side that ref names (the
+// reference the message gives, logged with its cause): the exit carries it,
+// and says that trying again may help.
+func (p *proc) stopFor(reason registry.Reason, message, ref string) {
 	p.mu.Lock()
 	if p.reason == "" {
-		p.reason, p.message = reason, message
+		p.reason, p.message, p.ref = reason, message, ref
 	}
 	sp := p.sp
 	p.mu.Unlock()
@@ -87,6 +93,19 @@ func (p *proc) stopReason() (registry.Reason, string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.reason, p.message
+}
+
+// exitMessage is the exit the browser is told of: a stop for a failure on
+// the server's side (stopFor) carries its reference and that a retry may help.
+func (p *proc) exitMessage(code int, reason registry.Reason, message string) protocol.Message {
+	m := protocol.Message{Type: protocol.MsgExit, ID: p.clientID, Code: code, Reason: string(reason), Message: message}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ref != "" && reason == p.reason {
+		retry := true
+		m.Ref, m.Retry = p.ref, &retry
+	}
+	return m
 }
 
 // input queues a line for the program without ever blocking the caller.
@@ -230,7 +249,7 @@ func (p *proc) await(replaces *proc) bool {
 	if message == "" {
 		message = reason.Message(p.r.reg.Limits())
 	}
-	p.stream.emit(protocol.Message{Type: protocol.MsgExit, ID: p.clientID, Code: -1, Reason: string(reason), Message: message})
+	p.stream.emit(p.exitMessage(-1, reason, message))
 	if p.r.opts.Observe != nil {
 		p.r.opts.Observe.Ended(p.kind, reason)
 	}
@@ -308,7 +327,7 @@ func (p *proc) finish(exit sandbox.Exit) {
 	if message == "" {
 		message = reason.Message(r.reg.Limits())
 	}
-	p.stream.emit(protocol.Message{Type: protocol.MsgExit, ID: p.clientID, Code: exit.Code, Reason: string(reason), Message: message})
+	p.stream.emit(p.exitMessage(exit.Code, reason, message))
 	if r.opts.Observe != nil {
 		r.opts.Observe.Ended(p.kind, reason)
 	}

@@ -345,15 +345,17 @@ func (r *Runner) Attach(owner, clientID string, since uint64, sink Sink) (*Subsc
 }
 
 // StopID ends the process the registry knows as id, for a reason decided
-// elsewhere (a professor, the cleanup service). Unknown ids are ignored:
-// only processes this runner started can be stopped.
-func (r *Runner) StopID(id string, reason registry.Reason, message string) bool {
+// elsewhere (a professor, the cleanup service). ref, when not empty, is the
+// reference message gives for a failure on the server's side (a start that
+// timed out); the exit carries it. Unknown ids are ignored: only processes
+// this runner started can be stopped.
+func (r *Runner) StopID(id string, reason registry.Reason, message, ref string) bool {
 	r.mu.Lock()
 	p, test := r.procs[id], r.tests[id]
 	r.mu.Unlock()
 	switch {
 	case p != nil:
-		p.stop(reason, message)
+		p.stopFor(reason, message, ref)
 	case test != nil:
 		test.Kill() // RunTests reports the tests it ended
 	default:

@@ -175,3 +175,55 @@ func TestBrokenSandboxSpawnSaysTryingAgainWillNotHelp(t *testing.T) {
 	}
 	loggedWithRef(t, log.String(), m.Ref, "must be absolute and clean")
 }
+
+// A start that the cleanup service found timed out (StopID with a
+// reference) ends with an exit that carries the reference and says that
+// trying again may help; a stop for any other reason carries neither.
+func TestStopForAServerFailureCarriesItsReference(t *testing.T) {
+	r, _ := newRunnerLogged(t, registry.DefaultLimits(), workspace.Options{}, nil)
+	for _, tc := range []struct {
+		name   string
+		reason registry.Reason
+		ref    string
+	}{
+		{"a start that timed out", registry.ReasonError, "R-0a1b2c"},
+		{"a teacher's stop", registry.ReasonAdmin, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := waker(make(chan struct{}, 1))
+			sub, err := r.REPL(User{Name: "ann"}, "repl", w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms := messages(t, sub, w)
+			for m := range ms {
+				if m.Type == protocol.MsgREPLReady {
+					break
+				}
+			}
+			ps := r.reg.ByOwner("ann")
+			if len(ps) != 1 {
+				t.Fatalf("ann has %d processes", len(ps))
+			}
+			msg := ""
+			if tc.ref != "" {
+				msg = registry.StartTimeoutMessage(tc.ref)
+			}
+			if !r.StopID(ps[0].ID, tc.reason, msg, tc.ref) {
+				t.Fatal("StopID did not find the REPL")
+			}
+			var exit protocol.Message
+			for m := range ms {
+				if m.Type == protocol.MsgExit {
+					exit = m
+				}
+			}
+			if exit.Reason != string(tc.reason) || exit.Ref != tc.ref || (exit.Retry != nil) != (tc.ref != "") || (exit.Retry != nil && !*exit.Retry) {
+				t.Fatalf("exit %+v (retry %v)", exit, exit.Retry)
+			}
+			if tc.ref != "" && !strings.Contains(exit.Message, tc.ref) {
+				t.Errorf("the message does not give the reference: %q", exit.Message)
+			}
+		})
+	}
+}

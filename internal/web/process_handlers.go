@@ -107,7 +107,7 @@ func (s *Server) stopProcess(w http.ResponseWriter, r *http.Request, p auth.Prin
 			return
 		}
 	}
-	if s.runner == nil || !s.runner.StopID(r.PathValue("id"), registry.ReasonAdmin, "") {
+	if s.runner == nil || !s.runner.StopID(r.PathValue("id"), registry.ReasonAdmin, "", "") {
 		s.writeError(w, r, apierror.New(apierror.NotFound, "That program is not running any more."))
 		return
 	}

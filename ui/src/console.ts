@@ -139,6 +139,7 @@ export class RunConsole implements RunHandler {
       case "exit":
         this.hideInput();
         this.end(m.message || `The program ended (${m.reason ?? "exited"}).`, endClass[m.reason ?? ""] ?? "warn");
+        this.refused(m); // a start that timed out on the server carries its reference and a retry
         break;
       case "error":
         if (m.code === "not_found" && this.state !== "starting") {
@@ -166,8 +167,9 @@ export class RunConsole implements RunHandler {
   /** retry starts this console's program again (set by its owner). */
   retry: (() => void) | null = null;
 
-  /** refused adds what a refused start carries: the reference for the
-   * teacher, and Try again only where trying again can help. */
+  /** refused adds what a start that failed on the server's side carries
+   * (refused, or timed out): the reference for the teacher, and Try again
+   * only where trying again can help. */
   private refused(m: ServerMsg): void {
     const last = this.out.lastElementChild;
     if (!last) return;
