@@ -110,6 +110,20 @@ func TestBrowserUI(t *testing.T) {
 		t.Fatal("the fresh server printed no first account")
 	}
 
+	// A third, as a small machine's operator might set it: one completer
+	// that reads a home, so a second student typing finds it in use and
+	// is answered by a shared completer (a limited answer).
+	small := filepath.Join(t.TempDir(), "data")
+	for _, u := range []string{"alice", "bob"} {
+		add := command(t, small, "user", "add", u, "--role", "student", "--password-stdin")
+		add.Stdin = strings.NewReader(users[u] + "\n")
+		if out, err := add.CombinedOutput(); err != nil {
+			t.Fatalf("user add %s: %v\n%s", u, err, out)
+		}
+	}
+	smallAddr := freeAddr(t)
+	startServer(t, small, smallAddr, "--assist-completers", "1")
+
 	shots := os.Getenv("PYTHONIDE_E2E_SHOTS")
 	if shots == "" {
 		shots = os.TempDir()
@@ -132,6 +146,7 @@ func TestBrowserUI(t *testing.T) {
 		"PYTHONIDE_E2E_CHROMIUM="+chromiumPath(),
 		"PYTHONIDE_E2E_FRESH_URL=http://"+freshAddr,
 		"PYTHONIDE_E2E_FRESH_PASSWORD="+freshPw,
+		"PYTHONIDE_E2E_SMALL_URL=http://"+smallAddr,
 	)
 	start := time.Now()
 	out, err := node.CombinedOutput()

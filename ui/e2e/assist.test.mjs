@@ -3,9 +3,10 @@
 // student's own file, a call's signature; a hostile file stalls nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WAIT, session, newPage, login, newFile, typeCode, saved, shot } from "./helpers.mjs";
+import { WAIT, USERS, browser, session, newPage, login, newFile, typeCode, saved, shot } from "./helpers.mjs";
 
 const pane = ".editor-pane:not([hidden])";
+const SMALL = process.env.PYTHONIDE_E2E_SMALL_URL;
 
 test("a syntax error is underlined with Python's message as the student types, and clears when fixed", () =>
   session("assist-check", async (ctx) => {
@@ -57,4 +58,44 @@ test("completions come from the module and the student's own file, and a call sh
     await sig.waitFor({ timeout: WAIT });
     assert.match(await sig.innerText(), /^print\(/);
     await shot(page, "signature");
+  }));
+
+test("a completion answered without the student's files says so above its names", { skip: !SMALL && "no small server (run through cmd/pythonide TestBrowserUI)" }, () =>
+  session("assist-limited", async (ctx) => {
+    // The small server has one completer that reads a home: alice's, once she asks.
+    const alice = await newPage(ctx);
+    await login(alice, "alice", USERS.alice, SMALL);
+    await newFile(alice, "mine.py");
+    await typeCode(alice, "def own_function():\n    pass\n");
+    await saved(alice);
+    await newFile(alice, "main.py");
+    await typeCode(alice, "import mine\n");
+    const list = (page) => page.locator(".cm-tooltip-autocomplete");
+    const note = (page) => list(page).locator("completion-section");
+    const ask = async () => {
+      await alice.keyboard.type("mine.own_f");
+      await list(alice).locator(".cm-completionLabel", { hasText: /^own_function$/ }).waitFor({ timeout: WAIT });
+      assert.equal(await note(alice).count(), 0, "a full answer has no note");
+      await alice.keyboard.press("Escape");
+      await alice.keyboard.press("Enter");
+    };
+    await ask();
+
+    const { ctx: other, close } = await browser();
+    try {
+      const bob = await newPage(other);
+      await login(bob, "bob", USERS.bob, SMALL);
+      await newFile(bob, "b.py");
+      await typeCode(bob, "import math\n");
+      await ask(); // alice's completer was used a moment ago: it is not taken from her
+      await bob.keyboard.type("math.sq");
+      await list(bob).locator(".cm-completionLabel", { hasText: /^sqrt$/ }).waitFor({ timeout: WAIT });
+      await note(bob).waitFor();
+      assert.match(await note(bob).innerText(), /names from your other files are not offered just now/);
+      await shot(bob, "completion-limited");
+      assert.deepEqual(bob.errors, []);
+    } finally {
+      await close();
+    }
+    assert.deepEqual(alice.errors, []);
   }));

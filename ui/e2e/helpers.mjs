@@ -4,6 +4,10 @@
 //   PYTHONIDE_E2E_URL         http://127.0.0.1:PORT
 //   PYTHONIDE_E2E_USERS       JSON {"alice": "pw", ...}
 //   PYTHONIDE_E2E_SHOTS       folder for screenshots (default /tmp)
+//   PYTHONIDE_E2E_FRESH_URL   a server on an empty data folder (its first account:
+//                             PYTHONIDE_E2E_FRESH_PASSWORD)
+//   PYTHONIDE_E2E_SMALL_URL   a server with one home completer (--assist-completers 1),
+//                             alice and bob its students
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,8 +52,8 @@ export async function newPage(ctx) {
   return page;
 }
 
-export async function login(page, user, password = USERS[user]) {
-  await page.goto(BASE + "/");
+export async function login(page, user, password = USERS[user], base = BASE) {
+  await page.goto(base + "/");
   await page.getByLabel("Username").fill(user);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();

@@ -19,6 +19,8 @@ interface CheckAnswer {
 
 interface CompleteAnswer {
   available?: boolean;
+  limited?: boolean; // a shared completer answered: none of the student's other files
+  message?: string;
   completions: { name: string; type: string; signature?: string; doc?: string }[];
   signatures: { name: string; params: string[]; index: number | null }[];
 }
@@ -96,9 +98,11 @@ export function assist(path: string): Extension {
       return null;
     }
     if (a.completions.length === 0) return null;
+    // A limited answer says so above its names: the student's own modules are missing for now.
+    const section = a.limited ? { name: a.message || "Names from your other files are not offered just now." } : undefined;
     return {
       from: word ? word.from : ctx.pos,
-      options: a.completions.map((c) => ({ label: c.name, type: c.type === "function" ? "function" : c.type === "module" ? "namespace" : c.type === "class" ? "class" : c.type === "keyword" ? "keyword" : "variable", detail: c.signature, info: c.doc || undefined })),
+      options: a.completions.map((c) => ({ label: c.name, type: c.type === "function" ? "function" : c.type === "module" ? "namespace" : c.type === "class" ? "class" : c.type === "keyword" ? "keyword" : "variable", detail: c.signature, info: c.doc || undefined, section })),
       validFor: /^[A-Za-z_][A-Za-z0-9_]*$/,
     };
   };
