@@ -39,6 +39,13 @@ Usage:
   pythonide assignment list                     assignments with state, tests and how many handed in
   pythonide assignment regrade ID               grade every submission again (a running server does it)
   pythonide assignment gradebook [--csv]        students × assignments
+  pythonide exam start ID (--minutes N | --ends T) [--starts T] [--time-zone Z] [--users a,b] [--course-notes]
+                       [--title T [--instructions FILE.md] [--starter Local/PROF/FOLDER]]
+                                                hold an exam: the assignment ID (a new one with --title)
+  pythonide exam list                           exams with their window and state
+  pythonide exam show ID                        the live view: connected, last save and run, handed in
+  pythonide exam log ID [--user U]              every login, save, run and refusal
+  pythonide exam end ID                         end it now: every folder handed in and read-only
   pythonide loadtest [--url U] [--users N] [--duration D] [--json FILE]
                                                 the classroom load generator (loadtest --help)
   pythonide loadtest compare A.json B.json      compare two load test reports
@@ -64,6 +71,8 @@ func Run(ctx context.Context, env Env) int {
 		err = user(ctx, env, args)
 	case "assignment":
 		err = assignmentCmd(ctx, env, args)
+	case "exam":
+		err = examCmd(ctx, env, args)
 	case "capacity":
 		err = capacityCmd(ctx, env, args)
 	case "loadtest":
