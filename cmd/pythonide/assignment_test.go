@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,31 +21,7 @@ func TestAssignmentCommands(t *testing.T) {
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	cli := func(args ...string) (string, int) {
-		cmd := command(t, data, args...)
-		out, err := cmd.CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return string(out), ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), 0
-	}
-	ok := func(args ...string) string {
-		t.Helper()
-		out, code := cli(args...)
-		if code != 0 {
-			t.Fatalf("%v: exit %d\n%s", args, code, out)
-		}
-		return out
-	}
-	refused := func(want string, code int, args ...string) {
-		t.Helper()
-		out, got := cli(args...)
-		if got != code || !strings.Contains(out, want) {
-			t.Errorf("%v: exit %d (want %d)\n%s\nwant it to say %q", args, got, code, out, want)
-		}
-	}
+	ok, refused := commands(t, data)
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {

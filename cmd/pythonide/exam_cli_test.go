@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,30 +23,7 @@ func TestExamCommands(t *testing.T) {
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	cli := func(args ...string) (string, int) {
-		out, err := command(t, data, args...).CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return string(out), ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), 0
-	}
-	ok := func(args ...string) string {
-		t.Helper()
-		out, code := cli(args...)
-		if code != 0 {
-			t.Fatalf("%v: exit %d\n%s", args, code, out)
-		}
-		return out
-	}
-	refused := func(want string, code int, args ...string) {
-		t.Helper()
-		out, got := cli(args...)
-		if got != code || !strings.Contains(out, want) {
-			t.Errorf("%v: exit %d (want %d)\n%s\nwant it to say %q", args, got, code, out, want)
-		}
-	}
+	ok, refused := commands(t, data)
 	for _, u := range [][]string{{"teacher", "professor"}, {"alice", "student"}, {"bob", "student"}} {
 		cmd := command(t, data, "user", "add", u[0], "--role", u[1], "--password-stdin")
 		cmd.Stdin = strings.NewReader(u[0] + "-pw-1\n")

@@ -45,6 +45,37 @@ func command(t testing.TB, data string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// commands runs the binary's commands on the data folder data, as a
+// teacher at a terminal: ok fails the test unless the command succeeds
+// and returns its output; refused checks it exits with code and says want.
+func commands(t *testing.T, data string) (ok func(args ...string) string, refused func(want string, code int, args ...string)) {
+	run := func(args ...string) (string, int) {
+		out, err := command(t, data, args...).CombinedOutput()
+		if ee, isExit := err.(*exec.ExitError); isExit {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	ok = func(args ...string) string {
+		t.Helper()
+		out, code := run(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, out)
+		}
+		return out
+	}
+	refused = func(want string, code int, args ...string) {
+		t.Helper()
+		out, got := run(args...)
+		if got != code || !strings.Contains(out, want) {
+			t.Errorf("%v: exit %d (want %d)\n%s\nwant it to say %q", args, got, code, out, want)
+		}
+	}
+	return ok, refused
+}
+
 func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

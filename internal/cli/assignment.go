@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -121,12 +122,7 @@ func assignmentCmd(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tSTATUS\tFOLDER\tDETAIL")
-		for _, o := range res.Users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Username, o.Status, o.Path, o.Reason)
-		}
-		tw.Flush()
+		printDistributed(env.Stdout, res)
 		fmt.Fprintf(env.Stdout, "published %s: %d copied, %d skipped, %d failed\n", a.ID, res.Copied, res.Skipped, res.Failed)
 		if res.Failed > 0 {
 			return fmt.Errorf("%d student(s) did not get the starter files", res.Failed)
@@ -190,6 +186,16 @@ func assignmentCmd(ctx context.Context, env Env, args []string) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+// printDistributed is a distribution's report, a student a line.
+func printDistributed(w io.Writer, res workspace.DistributeResult) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tSTATUS\tFOLDER\tDETAIL")
+	for _, o := range res.Users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Username, o.Status, o.Path, o.Reason)
+	}
+	tw.Flush()
 }
 
 // cellText is a gradebook cell as a teacher reads it: "7/10", "7/10 late",

@@ -115,12 +115,7 @@ func examCmd(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		if report != nil {
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "USERNAME\tSTATUS\tFOLDER\tDETAIL")
-			for _, o := range report.Users {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Username, o.Status, o.Path, o.Reason)
-			}
-			tw.Flush()
+			printDistributed(env.Stdout, *report)
 		}
 		state := "scheduled"
 		if !e.OpenedAt.IsZero() {
