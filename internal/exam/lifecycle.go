@@ -182,7 +182,11 @@ func (s *Service) free(ctx context.Context, users []string, starts, ends time.Ti
 		for _, id := range snap.byUser[u] {
 			e := snap.exams[id]
 			if e.StartsAt.Before(ends) && starts.Before(e.EndsAt) {
-				return fault.New(ErrConflict, "The student %s sits the exam %q at that time (until %s UTC).", u, id, e.EndsAt.Format("2006-01-02 15:04"))
+				until := e.EndsAt.UTC().Format("2006-01-02T15:04") + " UTC"
+				if a, err := s.as.Get(ctx, id); err == nil && a.TimeZone != "" {
+					until = assignment.Local(a, e.EndsAt) + " " + a.TimeZone // as its teacher wrote it
+				}
+				return fault.New(ErrConflict, "The student %s sits the exam %q at that time (until %s).", u, id, until)
 			}
 		}
 	}
