@@ -126,4 +126,19 @@ func TestExamCommands(t *testing.T) {
 		t.Errorf("the handed-in folder among the submissions: %d %s", code, body)
 	}
 	refused("There is no exam \"quiz9\"", 1, "exam", "show", "quiz9")
+
+	// One for later: scheduled, nothing handed out; ended before it began,
+	// it hands in nothing and bob never sees it.
+	if out := ok("exam", "start", "later", "--title", "Later", "--starts", "2099-01-01T09:00", "--minutes", "30", "--users", "bob"); !strings.Contains(out, "exam later scheduled: 2099-01-01T09:00 to 2099-01-01T09:30 (UTC)") || strings.Contains(out, "USERNAME") {
+		t.Errorf("a scheduled exam's start:\n%s", out)
+	}
+	if out := ok("exam", "list"); !regexp.MustCompile(`(?m)^later\s+Later\s+2099-01-01T09:00\s+2099-01-01T09:30\s+scheduled\s+1$`).MatchString(out) {
+		t.Errorf("exam list with a scheduled exam:\n%s", out)
+	}
+	if code, _ := do(bob, "GET", file("Local/bob/free.py"), ""); code != 200 {
+		t.Errorf("bob is fenced by an exam in 2099: %d", code)
+	}
+	if out := ok("exam", "end", "later"); !strings.Contains(out, "0 of 1 folder(s) handed in") {
+		t.Errorf("ending an exam before it began:\n%s", out)
+	}
 }

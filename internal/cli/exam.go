@@ -69,12 +69,18 @@ func examCmd(ctx context.Context, env Env, args []string) error {
 	hw := assignment.New(st, ws, assignment.Options{Dir: filepath.Join(c.DataDir, "submissions"), QuotaBytes: c.QuotaBytes}, quiet)
 	exams := exam.New(st, ws, hw, exam.Options{Instance: "cli"}, quiet)
 	// The exam's times as its teacher wrote them: in its assignment's zone.
-	local := func(id string, t time.Time) string {
-		a, err := hw.Get(ctx, id)
-		if err != nil {
-			return t.UTC().Format("2006-01-02T15:04Z")
+	zoneOf := func(id string) string {
+		if a, err := hw.Get(ctx, id); err == nil && a.TimeZone != "" {
+			return a.TimeZone
 		}
-		return assignment.Local(a, t)
+		return "UTC"
+	}
+	local := func(id string, t time.Time) string {
+		loc, err := time.LoadLocation(zoneOf(id))
+		if err != nil {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("2006-01-02T15:04")
 	}
 
 	switch sub {
@@ -125,8 +131,8 @@ func examCmd(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "exam %s %s: %s to %s, %d student(s); running servers fence them within seconds\n",
-			e.Assignment, state, local(e.Assignment, e.StartsAt), local(e.Assignment, e.EndsAt), len(v.Students))
+		fmt.Fprintf(env.Stdout, "exam %s %s: %s to %s (%s), %d student(s); running servers fence them from its start\n",
+			e.Assignment, state, local(e.Assignment, e.StartsAt), local(e.Assignment, e.EndsAt), zoneOf(e.Assignment), len(v.Students))
 		if report != nil && report.Failed > 0 {
 			return fmt.Errorf("%d student(s) did not get the exam folder", report.Failed)
 		}
@@ -146,12 +152,8 @@ func examCmd(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		zone := "UTC"
-		if a, err := hw.Get(ctx, v.ID); err == nil && a.TimeZone != "" {
-			zone = a.TimeZone
-		}
 		fmt.Fprintf(env.Stdout, "%s %q: %s, %s to %s (%s), course notes %s\n", v.ID, v.Title, v.State,
-			local(v.ID, v.StartsAt), local(v.ID, v.EndsAt), zone, map[bool]string{true: "open", false: "closed"}[v.CourseNotes])
+			local(v.ID, v.StartsAt), local(v.ID, v.EndsAt), zoneOf(v.ID), map[bool]string{true: "open", false: "closed"}[v.CourseNotes])
 		at := func(t *time.Time) string {
 			if t == nil {
 				return "-"
