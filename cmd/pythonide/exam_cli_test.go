@@ -4,9 +4,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -32,7 +34,7 @@ func TestExamCommands(t *testing.T) {
 		}
 	}
 	addr := freeAddr(t)
-	startServer(t, data, addr)
+	srv := startServer(t, data, addr)
 	base := "http://" + addr
 	do := func(c *http.Client, method, path, body string) (int, string) {
 		t.Helper()
@@ -140,5 +142,29 @@ func TestExamCommands(t *testing.T) {
 	}
 	if out := ok("exam", "end", "later"); !strings.Contains(out, "0 of 1 folder(s) handed in") {
 		t.Errorf("ending an exam before it began:\n%s", out)
+	}
+
+	// The end took alice's folder from the programs' user; a server
+	// starting again gives every other file in the homes to that user, but
+	// not what an exam's end sealed.
+	if os.Geteuid() != 0 {
+		return // programs run as the server's own user: nothing to take
+	}
+	uid := func(p string) uint32 {
+		t.Helper()
+		fi, err := os.Lstat(filepath.Join(data, "ide", filepath.FromSlash(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Uid
+	}
+	if uid("Local/alice/quiz1") != 0 || uid("Local/alice/quiz1/task.py") != 0 || uid("Local/alice/notes.py") == 0 {
+		t.Fatalf("after the end: quiz1 owned by %d, its task.py by %d, notes.py by %d", uid("Local/alice/quiz1"), uid("Local/alice/quiz1/task.py"), uid("Local/alice/notes.py"))
+	}
+	srv.Process.Kill()
+	srv.Wait()
+	startServer(t, data, freeAddr(t))
+	if uid("Local/alice/quiz1/task.py") != 0 || uid("Local/alice/notes.py") == 0 {
+		t.Errorf("after a restart: task.py owned by %d, notes.py by %d", uid("Local/alice/quiz1/task.py"), uid("Local/alice/notes.py"))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pythonide/pythonide/internal/cleanup"
 	"github.com/pythonide/pythonide/internal/cluster"
 	"github.com/pythonide/pythonide/internal/config"
+	"github.com/pythonide/pythonide/internal/exam"
 	"github.com/pythonide/pythonide/internal/interp"
 	"github.com/pythonide/pythonide/internal/registry"
 	"github.com/pythonide/pythonide/internal/runner"
@@ -40,7 +41,12 @@ func startRunner(ctx context.Context, c *config.Config, st *store.Store, ws *wor
 	} else if n > 0 {
 		log.Info("reaped programs left by a previous server", "killed", n)
 	}
-	if n, err := ws.AdoptHomes(); err != nil {
+	sealed, err := exam.SealedFolders(ctx, st, time.Now())
+	if err != nil {
+		sb.Close()
+		return nil, nil, nil, fmt.Errorf("reading the ended exams: %w", err)
+	}
+	if n, err := ws.AdoptHomes(func(p string) bool { return sealed[p] }); err != nil {
 		log.Warn("giving homes to the sandbox user failed; programs may not write their files", "err", err)
 	} else if n > 0 {
 		log.Info("gave files in homes to the sandbox user", "changed", n)

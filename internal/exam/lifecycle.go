@@ -360,6 +360,11 @@ func (s *Service) finish(ctx context.Context, id string) {
 		if _, err := s.ws.Stat(prof, Folder(x.Username, id)); errors.Is(err, workspace.ErrNotFound) {
 			continue // no folder, nothing to hand in
 		}
+		// Taken from the programs' user before the snapshot: from now on no
+		// program changes it, whatever confines them (Seal).
+		if err := s.ws.Seal(prof, Folder(x.Username, id)); err != nil {
+			s.log.Warn("an exam folder could not be taken from the programs' user at the end", "exam", id, "user", x.Username, "err", err)
+		}
 		var sub store.Submission
 		for try := 0; ; try++ {
 			sub, err = s.as.HandIn(ctx, workspace.Actor{Username: x.Username}, id)
@@ -386,6 +391,33 @@ func (s *Service) finish(ctx context.Context, id string) {
 	}
 	s.forget()
 	s.log.Info("exam ended: folders handed in", "exam", id, "students", len(users), "handed_in", handed)
+}
+
+// SealedFolders are the folders of every exam whose end has come (the end
+// seals them: Workspace.Seal), as workspace paths, for AdoptHomes to leave
+// as they are when a server starts.
+func SealedFolders(ctx context.Context, st *store.Store, now time.Time) (map[string]bool, error) {
+	exams, err := st.ListExams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	over := map[string]bool{}
+	for _, e := range exams {
+		if Over(e, now) {
+			over[e.Assignment] = true
+		}
+	}
+	studs, err := st.ExamStudents(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, x := range studs {
+		if over[x.Exam] {
+			out[Folder(x.Username, x.Exam)] = true
+		}
+	}
+	return out, nil
 }
 
 // refit stops username's programs here that see more than they may now

@@ -321,3 +321,53 @@ except OSError as e:
 		}
 	})
 }
+
+// Under Landlock alone a program sees its home whole, the exam folder
+// included, so no mount can make that folder read-only after the end: the
+// end takes it from the programs' user (workspace.Seal), and a program of
+// the student's can then write the rest of the home but nothing in it.
+func TestExamFolderReadOnlyToProgramsUnderLandlock(t *testing.T) {
+	r := examRig(t, storetest.SQLite(t), func(c *config.Config) { c.NoNamespaces = true })
+	if l := r.runner.Layers(); !l.Landlock || l.Namespaces || !l.UIDDrop {
+		t.Skipf("needs Landlock without namespaces and programs under their own uid (root): %s", l)
+	}
+	r.user("prof", store.RoleProfessor)
+	r.user("alice", store.RoleStudent)
+	prof, alice := r.login("prof"), r.login("alice")
+	res := prof.do("POST", "/api/admin/exams", map[string]any{"id": "final", "title": "Final", "users": []string{"alice"}, "minutes": 30}, nil)
+	wantStatus(t, "start", res, http.StatusCreated)
+	const q1 = "Local/alice/final/q1.py"
+	wantStatus(t, "a save in the exam", alice.put(q1, "print('answer')\n"), 200)
+	var v exam.View
+	res = prof.do("POST", "/api/admin/exams/final/end", nil, nil)
+	wantStatus(t, "end", res, http.StatusOK)
+	res.json(t, &v)
+	if v.State != "ended" || v.Live[0].Final == "" {
+		t.Fatalf("ended: %s", res.body)
+	}
+	w := alice.ws()
+	alice.runSource(w, "late", "late.py", `import os
+for name in ("final/q1.py", "final/new.py"):
+    try:
+        open(name, "w").write("changed")
+        print("WROTE", name)
+    except OSError as e:
+        print("refused", name, type(e).__name__)
+try:
+    os.remove("final/q1.py")
+    print("REMOVED")
+except OSError as e:
+    print("refused remove", type(e).__name__)
+open("after.txt", "w").write("free")
+print("home ok")
+`)
+	out, _, _ := w.until("late", protocol.MsgREPLReady, wait)
+	for _, want := range []string{"refused final/q1.py PermissionError", "refused final/new.py PermissionError", "refused remove PermissionError", "home ok"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("after the end, want %q from the program:\n%s", want, out)
+		}
+	}
+	if got := alice.get(q1); string(got.body) != "print('answer')\n" {
+		t.Fatalf("the folder changed after the end: %q", got.body)
+	}
+}

@@ -86,7 +86,7 @@ func newRunRigWith(t *testing.T, o runRigOptions) *rig {
 	}
 	sb, err := sandbox.Probe(context.Background(), sandbox.Config{
 		Python: c.Python, MemoryBytes: c.MemoryPerProc, TotalMemory: c.MemoryTotal, CPUSeconds: c.CPUSeconds,
-		MaxProcs: c.MaxThreads, MaxFileBytes: c.MaxFileBytes, UID: c.SandboxUID, GID: c.SandboxUID,
+		MaxProcs: c.MaxThreads, MaxFileBytes: c.MaxFileBytes, UID: c.SandboxUID, GID: c.SandboxUID, NoNamespaces: c.NoNamespaces,
 		CgroupName: "pythonide-webtest-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(cgroupSeq.Add(1), 10),
 	}, log)
 	if err != nil {

@@ -11,8 +11,9 @@ import (
 // AdoptHomes gives every home, and everything in it, to Options.HomeUID and
 // HomeGID, so students' programs (which run as that uid) can write the files
 // the server or an older system created. Links are changed themselves, never
-// followed. It does nothing when no owner is configured.
-func (w *Workspace) AdoptHomes() (changed int, err error) {
+// followed. Folders whose workspace path sealed reports (Seal's: an ended
+// exam's) are left as they are. It does nothing when no owner is configured.
+func (w *Workspace) AdoptHomes(sealed func(path string) bool) (changed int, err error) {
 	own := w.homeOwner()
 	if !own.on {
 		return 0, nil
@@ -27,6 +28,11 @@ func (w *Workspace) AdoptHomes() (changed int, err error) {
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return nil // vanished meanwhile: nothing to adopt
+			}
+			if d.IsDir() && sealed != nil {
+				if rel, err := filepath.Rel(w.path, p); err == nil && sealed(filepath.ToSlash(rel)) {
+					return fs.SkipDir
+				}
 			}
 			info, err := d.Info()
 			if err != nil {

@@ -158,3 +158,50 @@ func (w *Workspace) RealFolder(a Actor, p string) (string, error) {
 	r.Close()
 	return filepath.Join(w.path, filepath.FromSlash(p)), nil
 }
+
+// Seal takes p, a folder inside a home, from the programs' user: it and
+// everything in it become the server's, and nobody else may write them.
+// An exam's folder at its end: the file API refuses changes by Limits,
+// bubblewrap mounts it read-only, and under Landlock alone (which sees the
+// home whole) the file system's permissions are what keep a program from
+// changing it. A no-op where programs run as the server's own user
+// (Options.HomeUID unset). AdoptHomes leaves a sealed folder as it is
+// when told to skip it.
+func (w *Workspace) Seal(a Actor, p string) error {
+	if !w.homeOwner().on {
+		return nil
+	}
+	l, err := resolve(a, p, readAccess)
+	if err != nil {
+		return err
+	}
+	if l.kind != kindHome || l.atScopeRoot() {
+		return fault.New(ErrInvalid, "%q is not a folder inside a home.", p)
+	}
+	r, err := openDirChecked(w.local, l.owner)
+	if err != nil {
+		return mapErr(err, localDir+"/"+l.owner)
+	}
+	last := len(l.parts) - 1
+	for _, name := range l.parts[2:last] {
+		sub, err := openDirChecked(r, name)
+		r.Close()
+		if err != nil {
+			return mapErr(err, p)
+		}
+		r = sub
+	}
+	defer r.Close()
+	fi, err := r.Lstat(l.parts[last])
+	if err != nil {
+		return mapErr(err, p)
+	}
+	if !fi.IsDir() {
+		return fault.New(ErrInvalid, "%q is not a folder.", p)
+	}
+	server := owner{uid: os.Geteuid(), gid: os.Getegid(), on: true}
+	if err := chownTree(r, l.parts[last], fi, server, true, 0); err != nil {
+		return mapErr(err, p)
+	}
+	return syncDir(r, l.parts[last])
+}

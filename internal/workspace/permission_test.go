@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -317,7 +318,7 @@ func TestAdoptHomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	n, err := ws.AdoptHomes()
+	n, err := ws.AdoptHomes(nil)
 	if err != nil || n == 0 {
 		t.Fatalf("adopt: %d %v", n, err)
 	}
@@ -336,7 +337,62 @@ func TestAdoptHomes(t *testing.T) {
 	if fi, _ := os.Lstat(f.host(course)); fi.Sys().(*syscall.Stat_t).Uid == 4242 {
 		t.Error("a course folder was given away")
 	}
-	if n, err := ws.AdoptHomes(); err != nil || n != 0 {
+	if n, err := ws.AdoptHomes(nil); err != nil || n != 0 {
 		t.Fatalf("second adopt changed %d (%v)", n, err)
+	}
+}
+
+// Seal takes an exam's folder from the programs' user (owned by the
+// server, nobody else may write), and AdoptHomes at the next start leaves it
+// so when told it is sealed, while it still adopts the rest of the home.
+func TestSealTakesAFolderFromThePrograms(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing file owners needs root")
+	}
+	f := newFixture(t, Options{})
+	ws, err := Open(f.dir, Options{HomeUID: 4242, HomeGID: 4343})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	f.mkdir("Local/alice/quiz/sub")
+	for _, p := range []string{"Local/alice/quiz/a.py", "Local/alice/quiz/sub/b.py"} {
+		if _, err := ws.Write(alice, p, strings.NewReader("x = 1\n"), ""); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(f.host(p), 0o666) // as a program with umask 0 would leave it
+	}
+	if _, err := ws.AdoptHomes(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.Seal(prof, "Local/alice/quiz"); err != nil {
+		t.Fatal(err)
+	}
+	sealedOK := func(when string) {
+		t.Helper()
+		for _, p := range []string{"Local/alice/quiz", "Local/alice/quiz/sub", "Local/alice/quiz/a.py", "Local/alice/quiz/sub/b.py"} {
+			fi, err := os.Lstat(f.host(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0 {
+				t.Errorf("%s: %s owned by %d, mode %v", when, p, st.Uid, fi.Mode().Perm())
+			}
+		}
+	}
+	sealedOK("sealed")
+	// The rest of the home stays the programs'.
+	if fi, _ := os.Lstat(f.host("Local/alice/welcome.py")); fi.Sys().(*syscall.Stat_t).Uid != 4242 {
+		t.Error("Seal took more than the folder")
+	}
+	os.Lchown(f.host("Local/alice/welcome.py"), 0, 0) // written by an older system meanwhile
+	if n, err := ws.AdoptHomes(func(p string) bool { return p == "Local/alice/quiz" }); err != nil || n != 1 {
+		t.Fatalf("adopt beside a sealed folder changed %d (%v), want 1", n, err)
+	}
+	sealedOK("after the next start's adopt")
+	for _, bad := range []string{"Local/alice", "Local/alice/welcome.py", "Local/alice/nope", "Local", "Lecture Notes"} {
+		if err := ws.Seal(prof, bad); err == nil {
+			t.Errorf("Seal(%q) did not refuse", bad)
+		}
 	}
 }

@@ -201,11 +201,16 @@ func (w *Workspace) toTrash(a Actor, l loc, home *os.Root, fi fs.FileInfo) error
 
 // chownTree gives the tree name of r (fi from Lstat) to own, top down,
 // never following links; seal also takes group's and others' write off its
-// folders. Top down matters: once a folder is the server's, no program can
-// swap what is in it for a link before it is reached.
+// folders and files. Top down matters: once a folder is the server's, no
+// program can swap what is in it for a link before it is reached.
 func chownTree(r *os.Root, name string, fi fs.FileInfo, own owner, seal bool, depth int) error {
 	if err := r.Lchown(name, own.uid, own.gid); err != nil {
 		return err
+	}
+	if seal && fi.Mode().IsRegular() && fi.Mode().Perm()&0o022 != 0 {
+		if err := r.Chmod(name, fi.Mode().Perm()&^0o022); err != nil {
+			return err
+		}
 	}
 	if !fi.IsDir() {
 		return nil
