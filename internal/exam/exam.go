@@ -71,8 +71,9 @@ type Options struct {
 	// programs; default 1 s.
 	Every time.Duration
 	// Grace is how long the end waits after the exam's end before taking
-	// the snapshots, so every instance has stopped the students' programs
-	// (each refits within Every); default 2 s.
+	// the snapshots, so every instance has stopped the students' programs:
+	// an end made early elsewhere is seen within CacheFor, and each refits
+	// within Every; default CacheFor + Every + 1 s (4 s).
 	Grace time.Duration
 	// Beat is how often the instance holding a student's WebSocket says
 	// they are still connected; a student not heard of for 3 beats is
@@ -116,16 +117,16 @@ func New(st *store.Store, ws *workspace.Workspace, as *assignment.Service, opts 
 	if opts.Every <= 0 {
 		opts.Every = time.Second
 	}
-	if opts.Grace < 0 {
-		opts.Grace = 0
-	} else if opts.Grace == 0 {
-		opts.Grace = 2 * time.Second
-	}
 	if opts.Beat <= 0 {
 		opts.Beat = 10 * time.Second
 	}
 	if opts.CacheFor <= 0 {
 		opts.CacheFor = 2 * time.Second
+	}
+	if opts.Grace < 0 {
+		opts.Grace = 0
+	} else if opts.Grace == 0 {
+		opts.Grace = opts.CacheFor + opts.Every + time.Second
 	}
 	if opts.Instance == "" {
 		opts.Instance = "local"
