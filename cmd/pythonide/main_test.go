@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -76,9 +77,26 @@ func commands(t *testing.T, data string) (ok func(args ...string) string, refuse
 	return ok, refused
 }
 
+// freeAddr is a loopback address no one listens on, for a server the test
+// starts. Its port is outside the kernel's ephemeral range, so it stays
+// free between this check and the server's bind: another program on the
+// machine (CI runs other suites beside these) that binds port 0 or dials
+// out is given ephemeral ports only, and a port freed by a killed server is
+// not handed to them either.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	low := 32768 // Linux's default start of the range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &low)
+	}
+	for try := 0; low > 12000 && try < 100; try++ {
+		port := 10000 + rand.IntN(low-10000)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return l.Addr().String()
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0") // no room below the range: any free port
 	if err != nil {
 		t.Fatal(err)
 	}
