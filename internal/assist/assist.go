@@ -349,6 +349,14 @@ func (s *Service) Complete(ctx context.Context, a workspace.Actor, p, source str
 		w, err = s.takeShared(ctx)
 		file, limited, put = path.Join(runner.HomeAt, path.Base(v.file)), true, s.putShared
 	}
+	var modules map[string]string
+	if limited && s.sb.Remaps() {
+		// What it cannot read, it is given: the student's own modules the
+		// source imports from its folder, read as the student would, for it
+		// to write in its private /tmp (bubblewrap's; under Landlock alone
+		// it has nowhere to write them).
+		modules = s.companions(a, p, source)
+	}
 	if err != nil {
 		return skippedComplete(err), nil
 	}
@@ -357,6 +365,9 @@ func (s *Service) Complete(ctx context.Context, a workspace.Actor, p, source str
 		return unavailable(), nil
 	}
 	req := map[string]any{"op": kindComplete, "source": source, "path": file, "line": line, "column": column}
+	if len(modules) > 0 {
+		req["modules"] = modules
+	}
 	raw, err := s.call(ctx, w, req, s.opts.CompleteTimeout, put)
 	if err != nil {
 		return skippedComplete(err), nil
@@ -385,6 +396,9 @@ func (s *Service) Complete(ctx context.Context, a workspace.Actor, p, source str
 	r := CompleteResult{Available: true, Completions: ans.Completions, Signatures: ans.Signatures, Incomplete: ans.Incomplete, Limited: limited}
 	if limited {
 		r.Message = "Every completion helper that reads your files is in use, so names from your other files are not offered just now."
+		if len(modules) > 0 {
+			r.Message = "Every completion helper that reads your files is in use, so only the modules this file imports from its folder are read just now."
+		}
 	}
 	if r.Completions == nil {
 		r.Completions = []Completion{}

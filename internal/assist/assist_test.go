@@ -3,8 +3,10 @@ package assist
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -543,9 +545,26 @@ func TestAssistSharedCompleterWhenAllAreTaken(t *testing.T) {
 	if res := r.complete(t, bob, "Local/bob/main.py", "print("); len(res.Signatures) == 0 || res.Signatures[0].Name != "print" {
 		t.Fatalf("print( signatures: %+v", res.Signatures)
 	}
-	// It reads no home: neither bob's own modules nor anybody's files.
-	if res := r.complete(t, bob, "Local/bob/main.py", "from bobmod import "); slices.Contains(names(res), "b_fn") {
-		t.Fatalf("the shared completer read bob's home: %v", names(res))
+	// It reads no home, but is sent the modules the file imports from its
+	// folder, read as bob reads them (where it has a private /tmp to put
+	// them: bubblewrap's), and nothing else of anybody's.
+	res = r.complete(t, bob, "Local/bob/main.py", "import math\nfrom bobmod import ")
+	if got := slices.Contains(names(res), "b_fn"); got != r.sb.Remaps() || !res.Limited {
+		t.Fatalf("bob's own module, on the shared completer (bubblewrap %t): %+v", r.sb.Remaps(), res)
+	}
+	if r.sb.Remaps() && !strings.Contains(res.Message, "only the modules this file imports") {
+		t.Errorf("the limited answer with bob's module says %q", res.Message)
+	}
+	if res := r.complete(t, bob, "Local/bob/main.py", "import bobmod\nbobmod."); slices.Contains(names(res), "b_fn") != r.sb.Remaps() {
+		t.Fatalf("bobmod. on the shared completer: %v", names(res))
+	}
+	// A module of alice's, imported by bob, is not sent: bob cannot read it.
+	if res := r.complete(t, bob, "Local/bob/main.py", "from alicemod import "); slices.Contains(names(res), "a_fn") {
+		t.Fatalf("bob was given alice's module: %v", names(res))
+	}
+	// Nor is bob's module in the teacher's answer that imports the same name after his.
+	if res := r.complete(t, teacher, "Local/teacher/main.py", "from bobmod import "); !res.Limited || slices.Contains(names(res), "b_fn") {
+		t.Fatalf("the teacher's file after bob's got bob's module: %+v", res)
 	}
 	for _, at := range []string{"/home/student/", r.ws.HomePath("alice") + "/", r.ws.HomePath("bob") + "/"} {
 		res := r.complete(t, bob, "Local/bob/main.py", "open('"+at)
@@ -567,5 +586,60 @@ func TestAssistSharedCompleterWhenAllAreTaken(t *testing.T) {
 	}
 	if st := r.s.Stats(); st.Completers != 2 {
 		t.Fatalf("completers alive: %d, want alice's and the shared one", st.Completers)
+	}
+}
+
+// Under Landlock alone a shared completer has no private /tmp: it is not
+// given the student's modules to write anywhere (the host's /tmp is not
+// its to write), and answers as a limited completer always did.
+func TestAssistSharedCompleterUnderLandlock(t *testing.T) {
+	r := newRigWith(t, Options{Checkers: 1, Completers: 1, Shared: 1, MinResidency: time.Minute}, true)
+	if !r.sb.Layers().Landlock || r.sb.Remaps() {
+		t.Skip("no Landlock on this kernel")
+	}
+	r.needJedi(t)
+	r.write(t, bob, "Local/bob/bobmod.py", "def b_fn():\n    pass\n")
+	if res := r.complete(t, alice, "Local/alice/main.py", "import math\nmath."); res.Limited {
+		t.Fatalf("alice, on her home's completer: %+v", res)
+	}
+	res := r.complete(t, bob, "Local/bob/main.py", "import math\nfrom bobmod import ")
+	if !res.Limited || slices.Contains(names(res), "b_fn") {
+		t.Fatalf("bob on the shared completer under Landlock: %+v", res)
+	}
+	if res := r.complete(t, bob, "Local/bob/main.py", "import math\nmath.sq"); !slices.Contains(names(res), "sqrt") {
+		t.Fatalf("math.sq on the shared completer under Landlock: %v", names(res))
+	}
+	if _, err := os.Stat("/tmp/pythonide-companions"); err == nil {
+		t.Fatal("a shared completer wrote the student's modules to the host's /tmp")
+	}
+}
+
+// The modules a shared completer is sent: those the source imports that
+// are files beside it, as the student reads them, within the bounds.
+func TestCompanionsAreTheImportedFilesBesideIt(t *testing.T) {
+	r := newRig(t, Options{Checkers: 1, Completers: 1, Shared: 1})
+	r.write(t, bob, "Local/bob/helpers.py", "def h(): pass\n")
+	r.write(t, bob, "Local/bob/more.py", "def m(): pass\n")
+	r.write(t, bob, "Local/bob/big.py", "x = 1\n"+strings.Repeat("#", maxCompanionBytes))
+	r.write(t, bob, "Local/bob/main.py", "")
+	r.write(t, alice, "Local/alice/alicemod.py", "def a(): pass\n")
+	src := "import os, helpers as h, big\n  from more import m\nfrom . import rel\nimport main\nimport alicemod\n# import nothing\n"
+	got := r.s.companions(bob, "Local/bob/main.py", src)
+	if len(got) != 2 || got["helpers"] != "def h(): pass\n" || got["more"] != "def m(): pass\n" {
+		t.Fatalf("companions of bob's main.py: %v", slices.Sorted(maps.Keys(got)))
+	}
+	// Alice's own module, asked for from her path by bob: bob cannot read it.
+	if got := r.s.companions(bob, "Local/alice/main.py", "import alicemod\n"); len(got) != 0 {
+		t.Fatalf("bob was given %v of alice's", slices.Sorted(maps.Keys(got)))
+	}
+	// At most maxCompanions.
+	var many strings.Builder
+	for i := range maxCompanions + 3 {
+		name := fmt.Sprintf("m%02d", i)
+		r.write(t, bob, "Local/bob/"+name+".py", "pass\n")
+		many.WriteString("import " + name + "\n")
+	}
+	if got := r.s.companions(bob, "Local/bob/main.py", many.String()); len(got) != maxCompanions {
+		t.Fatalf("%d companions, want at most %d", len(got), maxCompanions)
 	}
 }

@@ -159,16 +159,61 @@ def load_jedi():
     return True
 
 
-def project(folder):
+def project(folder, keep=True):
     """The project of a file in folder: the script's folder first on the
-    path, then the system's, as the program would see it."""
+    path, then the system's, as the program would see it (keep: remember it
+    for the folder's next request)."""
     p = _projects.get(folder)
     if p is None:
-        if len(_projects) > 64:
-            _projects.clear()
         p = jedi.Project(ROOT or folder, sys_path=[folder] + SYSTEM_PATH, smart_sys_path=False, load_unsafe_extensions=False)
-        _projects[folder] = p
+        if keep:
+            if len(_projects) > 64:
+                _projects.clear()
+            _projects[folder] = p
     return p
+
+
+COMPANIONS = "/tmp/pythonide-companions"
+_companion_seq = 0
+
+
+def companions(modules, name):
+    """A folder of its own for one request of a shared completer (which
+    sees no home): the modules the server sent (the student's own files
+    the source imports), written as <module>.py beside the file name; None
+    when there is nowhere to write them (no private /tmp, as under Landlock
+    alone) or nothing valid was sent."""
+    global _companion_seq
+    if not isinstance(modules, dict) or not modules:
+        return None
+    _companion_seq += 1
+    folder = os.path.join(COMPANIONS, str(_companion_seq))
+    try:
+        os.makedirs(folder)
+        for mod, text in list(modules.items())[:8]:
+            if isinstance(mod, str) and mod.isidentifier() and isinstance(text, str) and mod + ".py" != name:
+                with open(os.path.join(folder, mod + ".py"), "w", encoding="utf-8", errors="replace") as f:
+                    f.write(text)
+    except OSError:
+        forget_companions(folder)
+        return None
+    return folder
+
+
+def forget_companions(folder):
+    """Removes a request's modules, from the disk and from parso's memory,
+    so the next request (maybe another student's) finds nothing of them."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        import parso.cache
+
+        for items in parso.cache.parser_cache.values():
+            for key in [k for k in items if str(k).startswith(folder + os.sep)]:
+                del items[key]
+    except Exception:
+        pass
 
 
 def first_line(doc):
@@ -229,7 +274,18 @@ def complete(req):
     column = req.get("column") if isinstance(req.get("column"), int) else 1
     column = min(max(column - 1, 0), len(lines[line - 1]))
 
-    script = jedi.Script(source, path=path, project=project(os.path.dirname(path)), environment=_env)
+    folder = companions(req.get("modules"), os.path.basename(path))
+    try:
+        if folder:
+            path = os.path.join(folder, os.path.basename(path))
+        script = jedi.Script(source, path=path, project=project(os.path.dirname(path), keep=folder is None), environment=_env)
+        return answer(script, line, column)
+    finally:
+        if folder:
+            forget_companions(folder)
+
+
+def answer(script, line, column):
     found = script.complete(line, column)
     out = []
     details_until = time.monotonic() + DETAIL_BUDGET
