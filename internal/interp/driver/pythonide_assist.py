@@ -197,6 +197,9 @@ def companions(modules, name):
     except OSError:
         forget_companions(folder)
         return None
+    except BaseException:  # cancelled by newer typing while writing them
+        forget_companions(folder)
+        raise
     return folder
 
 
