@@ -349,14 +349,6 @@ func (s *Service) Complete(ctx context.Context, a workspace.Actor, p, source str
 		w, err = s.takeShared(ctx)
 		file, limited, put = path.Join(runner.HomeAt, path.Base(v.file)), true, s.putShared
 	}
-	var modules map[string]string
-	if limited && s.sb.Remaps() {
-		// What it cannot read, it is given: the student's own modules the
-		// source imports from its folder, read as the student would, for it
-		// to write in its private /tmp (bubblewrap's; under Landlock alone
-		// it has nowhere to write them).
-		modules = s.companions(a, p, source)
-	}
 	if err != nil {
 		return skippedComplete(err), nil
 	}
@@ -365,8 +357,15 @@ func (s *Service) Complete(ctx context.Context, a workspace.Actor, p, source str
 		return unavailable(), nil
 	}
 	req := map[string]any{"op": kindComplete, "source": source, "path": file, "line": line, "column": column}
-	if len(modules) > 0 {
-		req["modules"] = modules
+	var modules map[string]string
+	if limited && s.sb.Remaps() {
+		// What it cannot read, it is given: the student's own modules the
+		// source imports from its folder, read as the student would, for it
+		// to write in its private /tmp (bubblewrap's; under Landlock alone
+		// it has nowhere to write them).
+		if modules = s.companions(a, p, source); len(modules) > 0 {
+			req["modules"] = modules
+		}
 	}
 	raw, err := s.call(ctx, w, req, s.opts.CompleteTimeout, put)
 	if err != nil {
