@@ -78,13 +78,8 @@ func assignmentCmd(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if instructions != "" {
-			b, err := os.ReadFile(instructions)
-			if err != nil {
-				return err
-			}
-			s := string(b)
-			in.Instructions = &s
+		if in.Instructions, err = readText(instructions); err != nil {
+			return err
 		}
 		in.ID = &rest[0]
 		a, err := hw.Create(ctx, prof, in)
@@ -110,13 +105,9 @@ func assignmentCmd(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		var to []string
-		if users == "" {
-			if to, err = (&roster.Roster{Store: st}).Students(ctx); err != nil {
-				return err
-			}
-		} else {
-			to = strings.Split(users, ",")
+		to, err := studentsNamed(ctx, st, users)
+		if err != nil {
+			return err
 		}
 		a, res, err := hw.Publish(ctx, prof, rest[0], to)
 		if err != nil {
@@ -241,6 +232,29 @@ func professor(ctx context.Context, st *store.Store, name string) (workspace.Act
 		return workspace.Actor{}, fmt.Errorf(`there is no professor yet: add one with "pythonide user add NAME --role professor"`)
 	}
 	return workspace.Actor{}, usageError{fmt.Sprintf("there are %d professors (%s): say which with --by", len(found), strings.Join(found, ", "))}
+}
+
+// studentsNamed is the students a --users list names, or every active
+// student when it is empty.
+func studentsNamed(ctx context.Context, st *store.Store, users string) ([]string, error) {
+	if users == "" {
+		return (&roster.Roster{Store: st}).Students(ctx)
+	}
+	return strings.Split(users, ","), nil
+}
+
+// readText is the text of the file at path (an --instructions file), or
+// nil when no path is given.
+func readText(path string) (*string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	return &s, nil
 }
 
 func setString(p **string) func(string) error {

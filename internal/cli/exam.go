@@ -5,16 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/pythonide/pythonide/internal/assignment"
 	"github.com/pythonide/pythonide/internal/config"
 	"github.com/pythonide/pythonide/internal/exam"
-	"github.com/pythonide/pythonide/internal/roster"
 )
 
 // examCmd is "pythonide exam …": the exam service the web routes use, on
@@ -101,20 +98,11 @@ func examCmd(ctx context.Context, env Env, args []string) error {
 		} else {
 			in.ID = &rest[0]
 		}
-		if instructions != "" {
-			b, err := os.ReadFile(instructions)
-			if err != nil {
-				return err
-			}
-			s := string(b)
-			in.Instructions = &s
+		if in.Instructions, err = readText(instructions); err != nil {
+			return err
 		}
-		if users == "" {
-			if in.Users, err = (&roster.Roster{Store: st}).Students(ctx); err != nil {
-				return err
-			}
-		} else {
-			in.Users = strings.Split(users, ",")
+		if in.Users, err = studentsNamed(ctx, st, users); err != nil {
+			return err
 		}
 		e, report, err := exams.Start(ctx, prof, in)
 		if err != nil {
