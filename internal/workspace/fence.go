@@ -140,23 +140,40 @@ func (w *Workspace) RealFolder(a Actor, p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if l.kind != kindHome || l.atScopeRoot() {
-		return "", fault.New(ErrInvalid, "%q is not a folder inside a home.", p)
-	}
-	r, err := openDirChecked(w.local, l.owner)
+	parent, name, err := w.parentInHome(l, p)
 	if err != nil {
-		return "", mapErr(err, localDir+"/"+l.owner)
+		return "", err
 	}
-	for _, name := range l.parts[2:] {
-		sub, err := openDirChecked(r, name)
-		r.Close()
-		if err != nil {
-			return "", mapErr(err, p)
-		}
-		r = sub
+	defer parent.Close()
+	r, err := openDirChecked(parent, name)
+	if err != nil {
+		return "", mapErr(err, p)
 	}
 	r.Close()
 	return filepath.Join(w.path, filepath.FromSlash(p)), nil
+}
+
+// parentInHome opens the folder that holds l (the workspace path p, inside
+// a home but not the home itself), every step a real folder reached through
+// no link, and names l in it.
+func (w *Workspace) parentInHome(l loc, p string) (*os.Root, string, error) {
+	if l.kind != kindHome || l.atScopeRoot() {
+		return nil, "", fault.New(ErrInvalid, "%q is not a folder inside a home.", p)
+	}
+	r, err := openDirChecked(w.local, l.owner)
+	if err != nil {
+		return nil, "", mapErr(err, localDir+"/"+l.owner)
+	}
+	last := len(l.parts) - 1
+	for _, name := range l.parts[2:last] {
+		sub, err := openDirChecked(r, name)
+		r.Close()
+		if err != nil {
+			return nil, "", mapErr(err, p)
+		}
+		r = sub
+	}
+	return r, l.parts[last], nil
 }
 
 // Seal takes p, a folder inside a home, from the programs' user: it and
@@ -175,24 +192,12 @@ func (w *Workspace) Seal(a Actor, p string) error {
 	if err != nil {
 		return err
 	}
-	if l.kind != kindHome || l.atScopeRoot() {
-		return fault.New(ErrInvalid, "%q is not a folder inside a home.", p)
-	}
-	r, err := openDirChecked(w.local, l.owner)
+	r, name, err := w.parentInHome(l, p)
 	if err != nil {
-		return mapErr(err, localDir+"/"+l.owner)
-	}
-	last := len(l.parts) - 1
-	for _, name := range l.parts[2:last] {
-		sub, err := openDirChecked(r, name)
-		r.Close()
-		if err != nil {
-			return mapErr(err, p)
-		}
-		r = sub
+		return err
 	}
 	defer r.Close()
-	fi, err := r.Lstat(l.parts[last])
+	fi, err := r.Lstat(name)
 	if err != nil {
 		return mapErr(err, p)
 	}
@@ -200,8 +205,8 @@ func (w *Workspace) Seal(a Actor, p string) error {
 		return fault.New(ErrInvalid, "%q is not a folder.", p)
 	}
 	server := owner{uid: os.Geteuid(), gid: os.Getegid(), on: true}
-	if err := chownTree(r, l.parts[last], fi, server, true, 0); err != nil {
+	if err := chownTree(r, name, fi, server, true, 0); err != nil {
 		return mapErr(err, p)
 	}
-	return syncDir(r, l.parts[last])
+	return syncDir(r, name)
 }
