@@ -60,7 +60,7 @@ test("completions come from the module and the student's own file, and a call sh
     await shot(page, "signature");
   }));
 
-test("a completion answered without the student's files says so above its names", { skip: !SMALL && "no small server (run through cmd/pythonide TestBrowserUI)" }, () =>
+test("a completion answered without the student's files says so above its names, and still knows the modules the file imports", { skip: !SMALL && "no small server (run through cmd/pythonide TestBrowserUI)" }, () =>
   session("assist-limited", async (ctx) => {
     // The small server has one completer that reads a home: alice's, once she asks.
     const alice = await newPage(ctx);
@@ -85,6 +85,9 @@ test("a completion answered without the student's files says so above its names"
     try {
       const bob = await newPage(other);
       await login(bob, "bob", USERS.bob, SMALL);
+      await newFile(bob, "bobmod.py");
+      await typeCode(bob, "def bob_function():\n    pass\n");
+      await saved(bob);
       await newFile(bob, "b.py");
       await typeCode(bob, "import math\n");
       await ask(); // alice's completer was used a moment ago: it is not taken from her
@@ -93,6 +96,13 @@ test("a completion answered without the student's files says so above its names"
       await note(bob).waitFor();
       assert.match(await note(bob).innerText(), /names from your other files are not offered just now/);
       await shot(bob, "completion-limited");
+      // A module the file imports from its folder is sent along, and named in the note.
+      await bob.keyboard.press("Escape");
+      await bob.keyboard.press("Enter");
+      await bob.keyboard.insertText("import bobmod\n");
+      await bob.keyboard.type("bobmod.bob_f");
+      await list(bob).locator(".cm-completionLabel", { hasText: /^bob_function$/ }).waitFor({ timeout: WAIT });
+      assert.match(await note(bob).innerText(), /only the modules this file imports from its folder/);
       assert.deepEqual(bob.errors, []);
     } finally {
       await close();
