@@ -16,9 +16,10 @@
 //     recently used one when another home needs room.
 //   - Shared completers (Options.Shared) answer, for anyone, a completion
 //     no home's completer has room for: they see no home and no course
-//     folder, only the source they are sent, so they offer the file's own
-//     names and the standard library's, not the student's other modules
-//     (the answer says so: limited).
+//     folder, only the source they are sent and (under bubblewrap) the
+//     student's modules it imports from its folder (companions.go), so they
+//     offer those names and the standard library's, not the rest of the
+//     student's files (the answer says so: limited).
 //
 // Every request has a deadline; a worker that misses it is killed and
 // replaced, and the answer says the request was skipped. A user's newer
@@ -242,7 +243,8 @@ type CompleteResult struct {
 	Signatures  []Signature  `json:"signatures"`
 	Incomplete  bool         `json:"incomplete,omitempty"` // more names matched than were sent
 	// Limited: answered by a shared completer, which sees none of the
-	// student's other files (Message says so).
+	// student's other files but the modules the source imports from its
+	// folder (Message says which).
 	Limited bool   `json:"limited,omitempty"`
 	Skipped bool   `json:"skipped,omitempty"`
 	Message string `json:"message,omitempty"`

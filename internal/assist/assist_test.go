@@ -642,4 +642,12 @@ func TestCompanionsAreTheImportedFilesBesideIt(t *testing.T) {
 	if got := r.s.companions(bob, "Local/bob/main.py", many.String()); len(got) != maxCompanions {
 		t.Fatalf("%d companions, want at most %d", len(got), maxCompanions)
 	}
+	// Only the first maxImportsLooked names are looked for in the folder.
+	var system strings.Builder
+	for i := range maxImportsLooked {
+		fmt.Fprintf(&system, "import sysmod%02d\n", i)
+	}
+	if got := r.s.companions(bob, "Local/bob/main.py", system.String()+"import helpers\n"); len(got) != 0 {
+		t.Fatalf("a name past the %d looked for was read: %v", maxImportsLooked, slices.Sorted(maps.Keys(got)))
+	}
 }

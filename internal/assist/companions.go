@@ -17,6 +17,9 @@ const (
 	maxCompanions      = 8
 	maxCompanionBytes  = 64 << 10
 	maxCompanionsBytes = 256 << 10
+	// maxImportsLooked bounds the names looked for in the folder (most
+	// imports are the system's, found by no file there).
+	maxImportsLooked = 32
 )
 
 // importLine finds `import a, b.c as d` and `from a import …` at the start
@@ -41,7 +44,7 @@ func (s *Service) companions(a workspace.Actor, p, source string) map[string]str
 		for _, item := range list {
 			name, _, _ := strings.Cut(strings.TrimSpace(item), ".")
 			name, _, _ = strings.Cut(name, " ")
-			if moduleName.MatchString(name) && !seen[name] {
+			if moduleName.MatchString(name) && !seen[name] && len(names) < maxImportsLooked {
 				seen[name] = true
 				names = append(names, name)
 			}

@@ -65,12 +65,19 @@ func examCmd(ctx context.Context, env Env, args []string) error {
 	quiet := slog.New(slog.DiscardHandler)
 	hw := assignment.New(st, ws, assignment.Options{Dir: filepath.Join(c.DataDir, "submissions"), QuotaBytes: c.QuotaBytes}, quiet)
 	exams := exam.New(st, ws, hw, exam.Options{Instance: "cli"}, quiet)
-	// The exam's times as its teacher wrote them: in its assignment's zone.
+	// The exam's times as its teacher wrote them: in its assignment's zone
+	// (read once per exam).
+	zones := map[string]string{}
 	zoneOf := func(id string) string {
-		if a, err := hw.Get(ctx, id); err == nil && a.TimeZone != "" {
-			return a.TimeZone
+		z, ok := zones[id]
+		if !ok {
+			z = "UTC"
+			if a, err := hw.Get(ctx, id); err == nil && a.TimeZone != "" {
+				z = a.TimeZone
+			}
+			zones[id] = z
 		}
-		return "UTC"
+		return z
 	}
 	local := func(id string, t time.Time) string {
 		loc, err := time.LoadLocation(zoneOf(id))
