@@ -525,7 +525,8 @@ func TestAssistCompleterKeptWhileInUse(t *testing.T) {
 }
 
 // With every home's completer taken, a shared completer answers at once:
-// the standard library and the file's own names, none of any home's files
+// the standard library and the file's own names, and those of the modules
+// the file imports from its folder, sent with it; nothing else of any home
 // (its answer says it is limited).
 func TestAssistSharedCompleterWhenAllAreTaken(t *testing.T) {
 	r := newRig(t, Options{Checkers: 1, Completers: 1, Shared: 1, MinResidency: time.Minute})

@@ -123,7 +123,7 @@ var options = []option{
 		fs.IntVar(&c.AssistCompleters, "assist-completers", c.AssistCompleters, "confined completion workers (jedi) at most, one per home that asks, each seeing that home read-only (0: no completions)")
 	}},
 	{name: "assist-shared-completers", bind: func(fs *flag.FlagSet, c *Config) {
-		fs.IntVar(&c.AssistShared, "assist-shared-completers", c.AssistShared, "completion workers that see no home, answering (with the standard library and the file's own names) whoever finds every home's completer in use (0: those get 'busy')")
+		fs.IntVar(&c.AssistShared, "assist-shared-completers", c.AssistShared, "completion workers that see no home, answering (with the standard library's names, the file's own and those of the modules it imports from its folder) whoever finds every home's completer in use (0: those get 'busy')")
 	}},
 	{name: "memory-per-process", bind: func(fs *flag.FlagSet, c *Config) {
 		fs.Var(byteSize{&c.MemoryPerProc}, "memory-per-process", "memory one program may use (e.g. 50MiB)")
